@@ -23,6 +23,7 @@ public enum ServerKind
 public sealed class ServerProcess : IAsyncDisposable
 {
     private static readonly TimeSpan DefaultStartTimeout = TimeSpan.FromSeconds(30);
+    private const string NotServing = "not currently serving requests";
     private readonly Process process;
     private readonly OutputLog output;
     private readonly string rootDirectory;
@@ -82,7 +83,8 @@ public sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>
-    /// Starts a server and waits (bounded) until it answers `ruok` with `imok`.
+    /// Starts a server and waits (bounded) until it answers `ruok` with `imok` and `srvr` does not
+    /// say it is "not currently serving requests".
     /// </summary>
     /// <param name="kind">Which implementation.</param>
     /// <param name="extraConfig">zoo.cfg keys added to, or overriding, the defaults (e.g. maxClientCnxns).</param>
@@ -281,9 +283,20 @@ public sealed class ServerProcess : IAsyncDisposable
                 var answer = await FourLetterWordAsync("ruok", TimeSpan.FromSeconds(2), cancellationToken);
                 if (answer == "imok")
                 {
-                    return;
+                    // Apache answers ruok as soon as the port is bound, while the database is
+                    // still loading and client connections are dropped ("ZooKeeperServer not
+                    // running"); srvr tells the two states apart.
+                    var status = await FourLetterWordAsync("srvr", TimeSpan.FromSeconds(2), cancellationToken);
+                    if (!status.Contains(NotServing, StringComparison.Ordinal))
+                    {
+                        return;
+                    }
+                    lastProblem = $"srvr answered '{status.Trim()}'";
                 }
-                lastProblem = $"ruok answered '{answer}'";
+                else
+                {
+                    lastProblem = $"ruok answered '{answer}'";
+                }
             }
             catch (Exception e) when (e is SocketException or OperationCanceledException or IOException)
             {
