@@ -93,7 +93,7 @@ class EventLog:
         self.client = client
         self.label = label
         self._events = []
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         # One watcher object per kind: kazoo keeps watchers in a set per path, and several
         # distinct functions would fire in an order that depends on memory addresses.
         self.data_watch = lambda ev: self._record("data", ev)
@@ -102,6 +102,12 @@ class EventLog:
     def _record(self, kind, event):
         with self._lock:
             self._events.append([kind, event.type, event.state, event.path])
+            self._lock.notify_all()
+
+    def wait_for(self, count, timeout=OP_TIMEOUT_S):
+        """Waits (bounded) until at least count events are pending; True if they came."""
+        with self._lock:
+            return self._lock.wait_for(lambda: len(self._events) >= count, timeout)
 
     def flush(self):
         """Sync with the server, then wait until the callback queue has run past that point."""
