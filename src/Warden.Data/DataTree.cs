@@ -87,6 +87,68 @@ public sealed class DataTree
 
     public IEnumerable<long> SessionsWithEphemerals => _ephemeralsBySession.Keys;
 
+    /// <summary>
+    /// Every node, parents before children and children in the order Apache lists them: the order a snapshot
+    /// stores them in.
+    /// </summary>
+    public IEnumerable<(string Path, DataNode Node)> PreOrder()
+    {
+        var stack = new Stack<string>();
+        stack.Push("/");
+        while (stack.Count > 0)
+        {
+            string path = stack.Pop();
+            if (!_nodes.TryGetValue(path, out var node)) continue;
+            yield return (path, node);
+            var children = node.Children;
+            for (int i = children.Count - 1; i >= 0; i--) stack.Push(PathValidation.Join(path, children[i]));
+        }
+    }
+
+    /// <summary>
+    /// Builds a tree from stored nodes (a snapshot), parents before children. Children are linked in the order
+    /// given; ephemeral, container and TTL bookkeeping is rebuilt from each node's owner field.
+    /// </summary>
+    public static DataTree Restore(IEnumerable<(string Path, DataNode Node)> nodes, long lastProcessedZxid)
+    {
+        var tree = new DataTree();
+        foreach (var (path, node) in nodes)
+        {
+            if (path == "/")
+            {
+                // The stored root replaces the built-in nodes; the snapshot carries its own /zookeeper subtree.
+                tree._nodes.Clear();
+                tree._nodes["/"] = node;
+                continue;
+            }
+            string parentPath = PathValidation.Parent(path);
+            if (!tree._nodes.TryGetValue(parentPath, out var parent))
+            {
+                throw new InvalidDataException($"stored node {path} comes before its parent {parentPath}");
+            }
+            parent.AddChild(PathValidation.Name(path));
+            tree._nodes[path] = node;
+            tree.TrackOwner(path, node.EphemeralOwner);
+        }
+        tree.LastProcessedZxid = lastProcessedZxid;
+        return tree;
+    }
+
+    private void TrackOwner(string path, long owner)
+    {
+        if (EphemeralOwner.IsContainer(owner)) _containers.Add(path);
+        else if (EphemeralOwner.IsTtl(owner)) _ttlNodes.Add(path);
+        else if (owner != 0)
+        {
+            if (!_ephemeralsBySession.TryGetValue(owner, out var set))
+            {
+                set = new JavaOrderedSet(16);
+                _ephemeralsBySession[owner] = set;
+            }
+            set.Add(path);
+        }
+    }
+
     /// <summary>Removes every watch of a closed connection.</summary>
     public void RemoveWatcher(IWatcher watcher)
     {
@@ -193,17 +255,7 @@ public sealed class DataTree
         var node = new DataNode(data, acl, header.Zxid, header.TimeMs, ephemeralOwner);
         parent.AddChild(name);
         _nodes[path] = node;
-        if (EphemeralOwner.IsContainer(ephemeralOwner)) _containers.Add(path);
-        else if (EphemeralOwner.IsTtl(ephemeralOwner)) _ttlNodes.Add(path);
-        else if (ephemeralOwner != 0)
-        {
-            if (!_ephemeralsBySession.TryGetValue(ephemeralOwner, out var set))
-            {
-                set = new JavaOrderedSet(16);
-                _ephemeralsBySession[ephemeralOwner] = set;
-            }
-            set.Add(path);
-        }
+        TrackOwner(path, ephemeralOwner);
         var stat = node.ToStat();
         DataWatches.Trigger(path, EventType.NodeCreated);
         ChildWatches.Trigger(parentPath, EventType.NodeChildrenChanged);
