@@ -1,0 +1,63 @@
+using System.CommandLine;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Warden.Server;
+
+namespace Warden.Cli;
+
+/// <summary>`warden server [zoo.cfg]`: runs a server until Ctrl-C or SIGTERM.</summary>
+public static class ServerCommand
+{
+    public static Command Create(IReadOnlyDictionary<string, string> properties)
+    {
+        var configFile = new Argument<FileInfo?>("zoo.cfg")
+        {
+            Description = "A ZooKeeper configuration file. Without one, a standalone server on port 2181 keeps its data in ./data.",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
+        var command = new Command("server", "Run a Warden server.") { configFile };
+        command.SetAction((parse, cancellation) => RunAsync(parse.GetValue(configFile), properties, cancellation));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(FileInfo? configFile, IReadOnlyDictionary<string, string> properties, CancellationToken cancellation)
+    {
+        using var loggerFactory = LoggerFactory.Create(builder => builder
+            .AddSimpleConsole(options =>
+            {
+                options.SingleLine = true;
+                options.TimestampFormat = "yyyy-MM-dd HH:mm:ss,fff ";
+            })
+            .SetMinimumLevel(LogLevel.Information));
+        var log = loggerFactory.CreateLogger("Warden");
+
+        var loaded = SettingsLoader.Load(configFile?.FullName, properties);
+        foreach (var warning in loaded.Warnings) log.LogWarning("{Warning}", warning);
+        if (loaded.Settings is null)
+        {
+            foreach (var error in loaded.Errors) Console.Error.WriteLine($"warden: {error}");
+            return 2;
+        }
+        var settings = loaded.Settings;
+        await using var server = new WardenServer(settings, log);
+        try
+        {
+            await server.StartAsync();
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            Console.Error.WriteLine($"warden: {await PortInUse.DescribeAsync(settings.ClientEndpoint)}");
+            return 1;
+        }
+        catch (SocketException e)
+        {
+            Console.Error.WriteLine($"warden: cannot listen on {settings.ClientEndpoint}: {e.Message}; check clientPortAddress and clientPort");
+            return 1;
+        }
+        var stopped = new TaskCompletionSource();
+        using var registration = cancellation.Register(() => stopped.TrySetResult());
+        await stopped.Task;
+        log.LogInformation("Shutting down");
+        return 0;
+    }
+}

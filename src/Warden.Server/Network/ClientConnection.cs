@@ -1,0 +1,234 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Warden.Data;
+using Warden.Protocol;
+using Warden.Server.Processing;
+
+namespace Warden.Server.Network;
+
+/// <summary>
+/// One client TCP connection. It reads packets off the socket through a pipe, frames them with the length
+/// checked before the body is buffered (STYLE 4), and posts them to the state-machine loop; it writes what the
+/// loop queues, in order, batching every frame that is ready into one flush. It holds no server state and no
+/// lock: the loop talks to it only through <see cref="Send"/> and <see cref="Close"/>.
+/// </summary>
+public sealed class ClientConnection : IClientConnection
+{
+    private static long _nextConnectionId;
+
+    private readonly Socket _socket;
+    private readonly ServerCore _core;
+    private readonly FourLetterWords _fourLetterWords;
+    private readonly ILogger _log;
+    private readonly Channel<byte[]> _outbound;
+    private readonly CancellationTokenSource _closing = new();
+    private readonly SemaphoreSlim _admission;
+    private string _closeReason = "the client closed the connection";
+
+    public ClientConnection(Socket socket, ServerCore core, FourLetterWords fourLetterWords, ILogger log)
+    {
+        _socket = socket;
+        _core = core;
+        _fourLetterWords = fourLetterWords;
+        _log = log;
+        ConnectionId = Interlocked.Increment(ref _nextConnectionId);
+        var remote = socket.RemoteEndPoint as IPEndPoint;
+        RemoteEndPoint = remote;
+        RemoteAddress = remote?.Address.ToString() ?? "unknown";
+        var settings = core.Settings;
+        _outbound = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(settings.MaxQueuedFramesPerConnection)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        _admission = new SemaphoreSlim(settings.MaxOutstandingPerConnection, settings.MaxOutstandingPerConnection);
+    }
+
+    public long ConnectionId { get; }
+    public string RemoteAddress { get; }
+    public IPEndPoint? RemoteEndPoint { get; }
+    public ConnectionState State { get; } = new();
+
+    /// <summary>Apache prints the remote address as /host:port.</summary>
+    public string DisplayAddress => RemoteEndPoint is null ? "/unknown" : $"/{RemoteEndPoint.Address}:{RemoteEndPoint.Port}";
+
+    /// <summary>Frames queued but not yet written.</summary>
+    public int QueuedFrames => _outbound.Reader.Count;
+
+    public void Send(byte[] frame)
+    {
+        if (!_outbound.Writer.TryWrite(frame))
+        {
+            // The loop must never wait for a client; one that does not read its replies is cut off.
+            Close("the client is not reading its replies (outbound queue full)");
+        }
+    }
+
+    public void Close(string reason)
+    {
+        if (_closing.IsCancellationRequested) return;
+        _closeReason = reason;
+        _outbound.Writer.TryComplete();
+    }
+
+    public void RequestCompleted()
+    {
+        if (_admission.CurrentCount < _core.Settings.MaxOutstandingPerConnection) _admission.Release();
+    }
+
+    public void Process(WatchedEvent watchedEvent)
+    {
+        using var writer = new JuteWriter(64 + watchedEvent.Path.Length);
+        writer.BeginFrame();
+        new ReplyHeader(Xids.Notification, -1, 0).Write(writer);
+        new WatcherEvent(watchedEvent.Type, watchedEvent.State, watchedEvent.Path).Write(writer);
+        writer.EndFrame();
+        Send(writer.ToArray());
+        State.PacketsSent++;
+    }
+
+    public async Task RunAsync(CancellationToken serverStopping)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(serverStopping, _closing.Token);
+        await using var stream = new NetworkStream(_socket, ownsSocket: true);
+        var input = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 65536, minimumReadSize: 4096));
+        var output = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 65536));
+        var writing = WriteLoopAsync(output, linked.Token);
+        bool handshakeSeen = false;
+        try
+        {
+            handshakeSeen = await ReadLoopAsync(input, linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (IOException)
+        {
+        }
+        finally
+        {
+            _outbound.Writer.TryComplete();
+            await writing.ConfigureAwait(false);
+            _closing.Cancel();
+            await input.CompleteAsync().ConfigureAwait(false);
+            if (handshakeSeen) _core.Post(new DisconnectWork(this));
+            _log.LogDebug("Closed connection {Remote}: {Reason}", DisplayAddress, _closeReason);
+        }
+    }
+
+    /// <summary>Returns whether the connection got as far as a handshake (and so is known to the loop).</summary>
+    private async Task<bool> ReadLoopAsync(PipeReader input, CancellationToken cancellation)
+    {
+        bool handshakeSeen = false;
+        int maxPacket = _core.Settings.MaxPacketBytes;
+        while (true)
+        {
+            var result = await input.ReadAsync(cancellation).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            try
+            {
+                if (!handshakeSeen && buffer.Length >= 4 && FourLetterWords.TryGetWord(buffer, out var word))
+                {
+                    string answer = await _fourLetterWords.AnswerAsync(word, this).ConfigureAwait(false);
+                    Send(System.Text.Encoding.UTF8.GetBytes(answer));
+                    Close("four-letter word answered");
+                    return false;
+                }
+                while (true)
+                {
+                    var status = Framing.TryReadFrame(ref buffer, maxPacket, out var payload, out int length);
+                    if (status == FrameStatus.Incomplete) break;
+                    if (status == FrameStatus.Invalid)
+                    {
+                        _log.LogWarning(
+                            "Closing connection from {Remote}: a packet of advertised length {Length} is malformed or larger than jute.maxbuffer={Max}",
+                            DisplayAddress, length, maxPacket);
+                        Close("bad packet length");
+                        return handshakeSeen;
+                    }
+                    if (!handshakeSeen)
+                    {
+                        if (!TryHandshake(payload)) return false;
+                        handshakeSeen = true;
+                        continue;
+                    }
+                    if (!await TryPostRequestAsync(payload, cancellation).ConfigureAwait(false)) return true;
+                }
+                if (result.IsCompleted)
+                {
+                    if (buffer.Length > 0) _log.LogInformation("Connection from {Remote} ended inside a packet ({Bytes} bytes left unread)", DisplayAddress, buffer.Length);
+                    return handshakeSeen;
+                }
+            }
+            finally
+            {
+                input.AdvanceTo(buffer.Start, buffer.End);
+            }
+        }
+    }
+
+    private bool TryHandshake(ReadOnlySequence<byte> payload)
+    {
+        try
+        {
+            var reader = new JuteReader(Contiguous(payload));
+            var request = ConnectRequest.Read(ref reader);
+            _core.Post(new ConnectWork(this, request));
+            return true;
+        }
+        catch (JuteException e)
+        {
+            _log.LogWarning("Closing connection from {Remote}: its first packet is not a valid connect request ({Reason})", DisplayAddress, e.Message);
+            Close("malformed connect request");
+            return false;
+        }
+    }
+
+    private async ValueTask<bool> TryPostRequestAsync(ReadOnlySequence<byte> payload, CancellationToken cancellation)
+    {
+        if (payload.Length < 8)
+        {
+            _log.LogWarning("Closing connection from {Remote}: a request of {Length} bytes is too short for its header", DisplayAddress, payload.Length);
+            Close("truncated request header");
+            return false;
+        }
+        var bytes = Contiguous(payload);
+        var reader = new JuteReader(bytes);
+        var header = RequestHeader.Read(ref reader);
+        var body = bytes[8..].ToArray();
+        // Back-pressure: stop reading once this connection has too many requests in flight.
+        await _admission.WaitAsync(cancellation).ConfigureAwait(false);
+        _core.Post(new RequestWork(this, header.Xid, (OpCode)header.Type, body, _core.MonotonicNowMs));
+        return true;
+    }
+
+    private static ReadOnlySpan<byte> Contiguous(ReadOnlySequence<byte> payload) =>
+        payload.IsSingleSegment ? payload.FirstSpan : payload.ToArray();
+
+    private async Task WriteLoopAsync(PipeWriter output, CancellationToken cancellation)
+    {
+        var reader = _outbound.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync(cancellation).ConfigureAwait(false))
+            {
+                while (reader.TryRead(out var frame)) output.Write(frame);
+                var flush = await output.FlushAsync(cancellation).ConfigureAwait(false);
+                if (flush.IsCompleted) break;
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or SocketException)
+        {
+        }
+        finally
+        {
+            await output.CompleteAsync().ConfigureAwait(false);
+            try { _socket.Shutdown(SocketShutdown.Both); } catch (Exception e) when (e is SocketException or ObjectDisposedException) { }
+            _closing.Cancel();
+        }
+    }
+}

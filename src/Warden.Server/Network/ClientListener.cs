@@ -1,0 +1,103 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Warden.Server.Processing;
+
+namespace Warden.Server.Network;
+
+/// <summary>
+/// Accepts client connections on the client port and runs each on its own asynchronous task (no thread per
+/// connection). Enforces maxClientCnxns per remote address as Apache does: the extra connection is closed at
+/// once, with one log line.
+/// </summary>
+public sealed class ClientListener : IAsyncDisposable
+{
+    private readonly ServerCore _core;
+    private readonly ILogger _log;
+    private readonly Socket _socket;
+    private readonly ConcurrentDictionary<long, ClientConnection> _connections = new();
+    private readonly ConcurrentDictionary<IPAddress, int> _perAddress = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly FourLetterWords _fourLetterWords;
+    private Task? _acceptLoop;
+
+    /// <summary>Binds the port; throws SocketException when it is taken, before anything else starts.</summary>
+    public ClientListener(ServerCore core, ILogger log)
+    {
+        _core = core;
+        _log = log;
+        var endpoint = core.Settings.ClientEndpoint;
+        _socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        if (endpoint.Address.Equals(IPAddress.IPv6Any)) _socket.DualMode = true;
+        _socket.Bind(endpoint);
+        _socket.Listen(512);
+        LocalEndPoint = (IPEndPoint)_socket.LocalEndPoint!;
+        _fourLetterWords = new FourLetterWords(core, () => _connections.Values.ToList(), core.Settings.DataDir, core.Settings.DataLogDir);
+    }
+
+    public IPEndPoint LocalEndPoint { get; }
+    public int ConnectionCount => _connections.Count;
+
+    public void Start() => _acceptLoop = AcceptLoopAsync();
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await _socket.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException e)
+            {
+                _log.LogWarning("Accepting a connection failed: {Reason}", e.Message);
+                continue;
+            }
+            client.NoDelay = true;
+            var address = (client.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
+            int limit = _core.Settings.MaxClientConnectionsPerHost;
+            int count = _perAddress.AddOrUpdate(address, 1, (_, n) => n + 1);
+            if (limit > 0 && count > limit)
+            {
+                _perAddress.AddOrUpdate(address, 0, (_, n) => n - 1);
+                _log.LogWarning("Too many connections from {Address} - max is {Limit}", address, limit);
+                client.Dispose();
+                continue;
+            }
+            _ = RunConnectionAsync(client, address);
+        }
+    }
+
+    private async Task RunConnectionAsync(Socket client, IPAddress address)
+    {
+        var connection = new ClientConnection(client, _core, _fourLetterWords, _log);
+        _connections[connection.ConnectionId] = connection;
+        try
+        {
+            await connection.RunAsync(_stopping.Token).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            _log.LogError(e, "Connection from {Remote} failed", connection.DisplayAddress);
+        }
+        finally
+        {
+            _connections.TryRemove(connection.ConnectionId, out _);
+            _perAddress.AddOrUpdate(address, 0, (_, n) => Math.Max(0, n - 1));
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _stopping.Cancel();
+        _socket.Dispose();
+        if (_acceptLoop is not null) await _acceptLoop.ConfigureAwait(false);
+        foreach (var connection in _connections.Values) connection.Close("the server is stopping");
+    }
+}

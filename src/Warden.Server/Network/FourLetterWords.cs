@@ -1,0 +1,191 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using Warden.Server.Processing;
+
+namespace Warden.Server.Network;
+
+/// <summary>
+/// The four-letter words: a connection whose first four bytes spell one gets a plain-text answer and is closed.
+/// Words outside the whitelist (4lw.commands.whitelist; Apache's default is srvr alone) get Apache's refusal.
+/// The answers follow Apache ZooKeeper 3.8's layout so that monitoring scripts keep working.
+/// </summary>
+public sealed class FourLetterWords(ServerCore core, Func<IReadOnlyCollection<ClientConnection>> connections, string dataDir, string dataLogDir)
+{
+    public const string Version = "3.8.0-warden, built on 2026-11-27 00:00 UTC";
+
+    /// <summary>Every word Apache knows, so that an unlisted one is refused rather than read as a packet length.</summary>
+    public static readonly IReadOnlySet<string> Known = new HashSet<string>
+    {
+        "conf", "cons", "crst", "dirs", "dump", "envi", "gtmk", "ruok", "stmk", "srvr", "srst", "stat", "wchc", "wchp",
+        "wchs", "mntr", "isro", "hash",
+    };
+
+    private readonly long _startedAtMs = System.Environment.TickCount64;
+
+    public static bool TryGetWord(ReadOnlySequence<byte> buffer, out string word)
+    {
+        Span<byte> head = stackalloc byte[4];
+        buffer.Slice(0, 4).CopyTo(head);
+        word = Encoding.ASCII.GetString(head);
+        return Known.Contains(word);
+    }
+
+    public async Task<string> AnswerAsync(string word, ClientConnection self)
+    {
+        var whitelist = core.Settings.FourLetterWords;
+        if (!whitelist.Contains("*") && !whitelist.Contains(word))
+        {
+            return $"{word} is not executed because it is not in the whitelist.\n";
+        }
+        return word switch
+        {
+            "ruok" => "imok",
+            "isro" => "rw",
+            "srvr" => await core.QueryAsync(() => Stats(brief: true)).ConfigureAwait(false),
+            "stat" => await core.QueryAsync(() => Stats(brief: false)).ConfigureAwait(false),
+            "cons" => await core.QueryAsync(Connections).ConfigureAwait(false),
+            "conf" => Configuration(),
+            "envi" => EnvironmentReport(),
+            "dirs" => $"datadir_size: {DirectorySize(dataDir)}\nlogdir_size: {DirectorySize(dataLogDir)}\n",
+            "wchs" => await core.QueryAsync(WatchSummary).ConfigureAwait(false),
+            "mntr" => await core.QueryAsync(Monitor).ConfigureAwait(false),
+            "srst" => await core.QueryAsync(() => { core.Stats.Reset(); return "Server stats reset.\n"; }).ConfigureAwait(false),
+            _ => $"{word} is not supported by this server yet.\n",
+        };
+    }
+
+    private string Stats(bool brief)
+    {
+        var stats = core.Stats;
+        var text = new StringBuilder();
+        text.Append("Zookeeper version: ").Append(Version).Append('\n');
+        if (!brief)
+        {
+            text.Append("Clients:\n");
+            foreach (var connection in connections()) text.Append(Describe(connection, brief: true)).Append('\n');
+            text.Append('\n');
+        }
+        text.Append(CultureInfo.InvariantCulture, $"Latency min/avg/max: {stats.MinLatencyOrZero}/{JavaDouble(stats.AverageLatencyMs)}/{stats.MaxLatencyMs}\n");
+        text.Append(CultureInfo.InvariantCulture, $"Received: {stats.PacketsReceived}\n");
+        text.Append(CultureInfo.InvariantCulture, $"Sent: {stats.PacketsSent}\n");
+        text.Append(CultureInfo.InvariantCulture, $"Connections: {connections().Count}\n");
+        text.Append(CultureInfo.InvariantCulture, $"Outstanding: {core.OutstandingRequests}\n");
+        text.Append(CultureInfo.InvariantCulture, $"Zxid: 0x{core.Tree.LastProcessedZxid:x}\n");
+        text.Append("Mode: standalone\n");
+        text.Append(CultureInfo.InvariantCulture, $"Node count: {core.Tree.NodeCountAsReported}\n");
+        return text.ToString();
+    }
+
+    private string Connections()
+    {
+        var text = new StringBuilder();
+        foreach (var connection in connections()) text.Append(Describe(connection, brief: false)).Append('\n');
+        return text.Append('\n').ToString();
+    }
+
+    private static string Describe(ClientConnection connection, bool brief)
+    {
+        var state = connection.State;
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture,
+            $" {connection.DisplayAddress}[1](queued={connection.QueuedFrames},recved={state.PacketsReceived},sent={state.PacketsSent}");
+        if (!brief && state.Session is { } session)
+        {
+            text.Append(CultureInfo.InvariantCulture, $",sid=0x{session.Id:x},lop={state.LastOperation},est={state.EstablishedAtMs},to={state.NegotiatedTimeoutMs}");
+            if (state.LastCxid >= 0) text.Append(CultureInfo.InvariantCulture, $",lcxid=0x{state.LastCxid:x}");
+            long min = state.LatencyCount == 0 ? 0 : state.MinLatencyMs;
+            long avg = state.LatencyCount == 0 ? 0 : state.TotalLatencyMs / state.LatencyCount;
+            text.Append(CultureInfo.InvariantCulture,
+                $",lzxid=0x{state.LastZxid:x},lresp={state.LastResponseAtMs},llat={state.LastLatencyMs},minlat={min},avglat={avg},maxlat={state.MaxLatencyMs}");
+        }
+        return text.Append(')').ToString();
+    }
+
+    private string Configuration()
+    {
+        var text = new StringBuilder();
+        foreach (var (key, value) in core.Settings.ConfigurationForDisplay) text.Append(key).Append('=').Append(value).Append('\n');
+        return text.ToString();
+    }
+
+    private static string EnvironmentReport()
+    {
+        var text = new StringBuilder("Environment:\n");
+        text.Append("zookeeper.version=").Append(Version).Append('\n');
+        text.Append("host.name=").Append(System.Net.Dns.GetHostName()).Append('\n');
+        text.Append("dotnet.version=").Append(System.Environment.Version).Append('\n');
+        text.Append("os.name=").Append(System.Runtime.InteropServices.RuntimeInformation.OSDescription).Append('\n');
+        text.Append("os.arch=").Append(System.Runtime.InteropServices.RuntimeInformation.OSArchitecture).Append('\n');
+        text.Append("user.name=").Append(System.Environment.UserName).Append('\n');
+        text.Append("user.dir=").Append(System.Environment.CurrentDirectory).Append('\n');
+        text.Append("os.memory.total=").Append(GC.GetTotalMemory(false) / (1024 * 1024)).Append("MB\n");
+        return text.ToString();
+    }
+
+    private string WatchSummary()
+    {
+        var tree = core.Tree;
+        var watchers = new HashSet<object>(ReferenceEqualityComparer.Instance);
+        var paths = new HashSet<string>(StringComparer.Ordinal);
+        int total = 0;
+        foreach (var table in new[] { tree.DataWatches, tree.ChildWatches })
+        {
+            foreach (var (path, set) in table.ByPath)
+            {
+                paths.Add(path);
+                total += set.Count;
+                foreach (var watcher in set) watchers.Add(watcher);
+            }
+        }
+        return $"{watchers.Count} connections watching {paths.Count} paths\nTotal watches:{total}\n";
+    }
+
+    private string Monitor()
+    {
+        var stats = core.Stats;
+        var tree = core.Tree;
+        var lines = new List<(string, string)>
+        {
+            ("zk_version", Version),
+            ("zk_server_state", "standalone"),
+            ("zk_ephemerals_count", tree.EphemeralCount.ToString(CultureInfo.InvariantCulture)),
+            ("zk_num_alive_connections", connections().Count.ToString(CultureInfo.InvariantCulture)),
+            ("zk_avg_latency", JavaDouble(stats.AverageLatencyMs)),
+            ("zk_outstanding_requests", core.OutstandingRequests.ToString(CultureInfo.InvariantCulture)),
+            ("zk_znode_count", tree.NodeCountAsReported.ToString(CultureInfo.InvariantCulture)),
+            ("zk_global_sessions", core.Sessions.Count.ToString(CultureInfo.InvariantCulture)),
+            ("zk_packets_sent", stats.PacketsSent.ToString(CultureInfo.InvariantCulture)),
+            ("zk_packets_received", stats.PacketsReceived.ToString(CultureInfo.InvariantCulture)),
+            ("zk_watch_count", (tree.DataWatches.Count + tree.ChildWatches.Count).ToString(CultureInfo.InvariantCulture)),
+            ("zk_min_latency", stats.MinLatencyOrZero.ToString(CultureInfo.InvariantCulture)),
+            ("zk_max_latency", stats.MaxLatencyMs.ToString(CultureInfo.InvariantCulture)),
+            ("zk_approximate_data_size", tree.ApproximateDataSize().ToString(CultureInfo.InvariantCulture)),
+            ("zk_uptime", (System.Environment.TickCount64 - _startedAtMs).ToString(CultureInfo.InvariantCulture)),
+            ("zk_local_sessions", "0"),
+        };
+        var text = new StringBuilder();
+        foreach (var (key, value) in lines) text.Append(key).Append('\t').Append(value).Append('\n');
+        return text.ToString();
+    }
+
+    /// <summary>Java prints a double with at least one decimal: 0.0, 1.5.</summary>
+    private static string JavaDouble(double value)
+    {
+        string text = value.ToString("0.0###############", CultureInfo.InvariantCulture);
+        return text;
+    }
+
+    private static long DirectorySize(string path)
+    {
+        try
+        {
+            var directory = new DirectoryInfo(Path.Combine(path, "version-2"));
+            return directory.Exists ? directory.EnumerateFiles().Sum(f => f.Length) : 0;
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+}

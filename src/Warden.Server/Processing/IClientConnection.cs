@@ -1,0 +1,68 @@
+using Warden.Data;
+using Warden.Protocol;
+using Warden.Server.Sessions;
+
+namespace Warden.Server.Processing;
+
+/// <summary>
+/// What the state-machine loop needs from a client connection. The network layer implements it; tests use
+/// an in-memory one. <see cref="Send"/> and <see cref="Close"/> may be called from the loop at any time and
+/// must not block it.
+/// </summary>
+public interface IClientConnection : IWatcher
+{
+    long ConnectionId { get; }
+
+    /// <summary>The peer's address as text, for ip ACLs and for log lines.</summary>
+    string RemoteAddress { get; }
+
+    /// <summary>State that only the loop reads or writes.</summary>
+    ConnectionState State { get; }
+
+    /// <summary>Queues one whole frame (length prefix included) to be written in order.</summary>
+    void Send(byte[] frame);
+
+    /// <summary>Closes the connection once the frames queued so far are written.</summary>
+    void Close(string reason);
+
+    /// <summary>One request of this connection has been answered (admission control).</summary>
+    void RequestCompleted();
+}
+
+/// <summary>A request waiting in a connection's queue until earlier writes of its session are applied.</summary>
+public sealed record PendingRequest(int Xid, OpCode Type, byte[] Body, long ReceivedAtMs);
+
+/// <summary>Per-connection bookkeeping owned by the loop.</summary>
+public sealed class ConnectionState
+{
+    public Session? Session { get; set; }
+    public List<Id> AuthInfo { get; } = [];
+    public Queue<PendingRequest> Waiting { get; } = new();
+    public int PendingWrites { get; set; }
+    public bool AwaitingSession { get; set; }
+    public bool Closed { get; set; }
+    public int NegotiatedTimeoutMs { get; set; }
+
+    // Figures `cons` and `stat` report.
+    public long PacketsReceived { get; set; }
+    public long PacketsSent { get; set; }
+    public long LastZxid { get; set; } = -1;
+    public int LastCxid { get; set; } = -1;
+    public string LastOperation { get; set; } = "NA";
+    public long LastLatencyMs { get; set; }
+    public long MinLatencyMs { get; set; } = long.MaxValue;
+    public long MaxLatencyMs { get; set; }
+    public long TotalLatencyMs { get; set; }
+    public long LatencyCount { get; set; }
+    public long EstablishedAtMs { get; set; }
+    public long LastResponseAtMs { get; set; }
+
+    public void RecordLatency(long latencyMs)
+    {
+        LastLatencyMs = latencyMs;
+        MinLatencyMs = Math.Min(MinLatencyMs, latencyMs);
+        MaxLatencyMs = Math.Max(MaxLatencyMs, latencyMs);
+        TotalLatencyMs += latencyMs;
+        LatencyCount++;
+    }
+}

@@ -1,0 +1,176 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Warden.Data;
+using Warden.Protocol;
+using Warden.Server.Replication;
+using Warden.Server.Sessions;
+
+namespace Warden.Server.Processing;
+
+/// <summary>
+/// The state-machine loop: one task that owns the data tree, the sessions and the pending writes, and takes
+/// every connect, request, commit and tick from a single queue. Owning the state from one task keeps the
+/// ordering rules of DESIGN.md simple to enforce: writes are applied in zxid order as the replicator reports
+/// them (rule 1); a connection's replies are produced in request order, because a read waits behind its
+/// session's pending writes and writes commit in order (rules 2 and 3); watch events are queued while the
+/// change is applied, before the reply is built (rule 4); nothing is applied before the replicator has it on
+/// stable storage (rule 5). Connections do the I/O on their own tasks and never touch this state.
+/// </summary>
+public sealed partial class ServerCore
+{
+    private readonly Channel<WorkItem> _work = Channel.CreateUnbounded<WorkItem>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Queue<Proposal> _inFlight = new();
+    private readonly Dictionary<long, IClientConnection> _connections = new();
+    private readonly RequestPreparer _preparer;
+    private readonly ReadHandler _reads;
+    private readonly IReplicator _replicator;
+    private readonly ServerSettings _settings;
+    private readonly TimeProvider _time;
+    private readonly ILogger _log;
+    private readonly JuteWriter _writer = new(4096);
+    private long _lastProposedZxid;
+
+    public ServerCore(ServerSettings settings, IReplicator replicator, TimeProvider time, ILogger log, DataTree? tree = null)
+    {
+        _settings = settings;
+        _replicator = replicator;
+        _time = time;
+        _log = log;
+        Tree = tree ?? new DataTree();
+        _lastProposedZxid = Tree.LastProcessedZxid;
+        Sessions = new SessionTracker(settings.TickTimeMs, settings.ServerId, NowMs);
+        _preparer = new RequestPreparer(Tree, settings);
+        _reads = new ReadHandler(Tree);
+        _replicator.Start(zxid => Post(new CommitWork(zxid)));
+    }
+
+    public DataTree Tree { get; }
+    public SessionTracker Sessions { get; }
+    public ServerStats Stats { get; } = new();
+    public ServerSettings Settings => _settings;
+    public IReadOnlyCollection<IClientConnection> Connections => _connections.Values;
+    public int OutstandingRequests => _inFlight.Count;
+
+    private long NowMs => SessionTracker.MonotonicMs(_time);
+
+    /// <summary>The loop's clock, for connections to stamp when a request arrived.</summary>
+    public long MonotonicNowMs => NowMs;
+    private long WallClockMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    public void Post(WorkItem item)
+    {
+        if (!_work.Writer.TryWrite(item)) _log.LogDebug("work item dropped after shutdown: {Item}", item.GetType().Name);
+    }
+
+    /// <summary>Runs code on the loop and returns its result; for four-letter words and tests.</summary>
+    public Task<T> QueryAsync<T>(Func<T> query)
+    {
+        var completion = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Post(new QueryWork(() =>
+        {
+            try { completion.SetResult(query()); }
+            catch (Exception e) { completion.SetException(e); }
+        }));
+        return completion.Task;
+    }
+
+    public void Complete() => _work.Writer.TryComplete();
+
+    public async Task RunAsync(CancellationToken cancellation)
+    {
+        var reader = _work.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync(cancellation).ConfigureAwait(false))
+            {
+                while (reader.TryRead(out var item)) Handle(item);
+            }
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+        }
+    }
+
+    private void Handle(WorkItem item)
+    {
+        switch (item)
+        {
+            case RequestWork request:
+                Guarded(request.Connection, () => OnRequest(request));
+                break;
+            case CommitWork commit:
+                OnCommit(commit.Zxid);
+                break;
+            case ConnectWork connect:
+                Guarded(connect.Connection, () => OnConnect(connect));
+                break;
+            case DisconnectWork disconnect:
+                OnDisconnect(disconnect.Connection);
+                break;
+            case TickWork:
+                OnTick();
+                break;
+            case QueryWork query:
+                query.Action();
+                break;
+        }
+    }
+
+    /// <summary>A fault while serving one connection's packet closes that connection, never the server.</summary>
+    private void Guarded(IClientConnection connection, Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception e) when (e is not InvariantViolationException)
+        {
+            _log.LogError(e, "Closing connection from {Remote} after an unexpected error", connection.RemoteAddress);
+            CloseConnection(connection, "unexpected server error");
+        }
+    }
+
+    private void OnDisconnect(IClientConnection connection)
+    {
+        var state = connection.State;
+        if (!_connections.Remove(connection.ConnectionId) && state.Closed) return;
+        state.Closed = true;
+        Tree.RemoveWatcher(connection);
+        if (state.Session is { } session && ReferenceEquals(session.Owner, connection)) session.Owner = null;
+    }
+
+    private void CloseConnection(IClientConnection connection, string reason)
+    {
+        if (connection.State.Closed) return;
+        connection.Close(reason);
+        OnDisconnect(connection);
+    }
+
+    private void OnTick()
+    {
+        foreach (var session in Sessions.TakeExpired(NowMs))
+        {
+            _log.LogInformation("Expiring session {Session}, timeout of {TimeoutMs}ms exceeded", session, session.TimeoutMs);
+            ProposeCloseSession(session, connection: null, xid: 0, receivedAtMs: NowMs);
+        }
+    }
+
+    private long NextZxid() => ++_lastProposedZxid;
+
+    private void Propose(TxnHeader header, Txn? body, IClientConnection? connection, int xid, OpCode requestType, long receivedAtMs)
+    {
+        var txn = new TxnHeaderAndBody(header, body);
+        _inFlight.Enqueue(new Proposal(txn, connection, xid, requestType, receivedAtMs));
+        if (connection is not null && requestType != OpCode.CreateSession) connection.State.PendingWrites++;
+        _replicator.Propose(txn);
+    }
+
+    private void ProposeCloseSession(Session session, IClientConnection? connection, int xid, long receivedAtMs)
+    {
+        Sessions.MarkClosing(session);
+        long zxid = NextZxid();
+        var body = _preparer.PrepareCloseSession(session.Id, zxid);
+        var header = new TxnHeader(session.Id, xid, zxid, WallClockMs, (int)OpCode.CloseSession);
+        Propose(header, body, connection, xid, OpCode.CloseSession, receivedAtMs);
+    }
+}

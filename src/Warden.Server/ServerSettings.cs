@@ -1,0 +1,39 @@
+using System.Net;
+
+namespace Warden.Server;
+
+/// <summary>
+/// What the running server needs to know, resolved from zoo.cfg, -D properties and defaults. Durations carry
+/// their unit in the name.
+/// </summary>
+public sealed record ServerSettings
+{
+    public IPEndPoint ClientEndpoint { get; init; } = new(IPAddress.Any, 2181);
+    public int TickTimeMs { get; init; } = 2000;
+    public int MinSessionTimeoutMs { get; init; } = 4000;
+    public int MaxSessionTimeoutMs { get; init; } = 40000;
+
+    /// <summary>Connections allowed from one address; 0 means no limit.</summary>
+    public int MaxClientConnectionsPerHost { get; init; } = 60;
+
+    /// <summary>The largest packet accepted (jute.maxbuffer).</summary>
+    public int MaxPacketBytes { get; init; } = Protocol.Framing.DefaultMaxPacketBytes;
+
+    /// <summary>Requests one connection may have in flight before the server stops reading from it.</summary>
+    public int MaxOutstandingPerConnection { get; init; } = 1000;
+
+    /// <summary>Frames one connection may have waiting to be written before it is treated as stuck and closed.</summary>
+    public int MaxQueuedFramesPerConnection { get; init; } = 100_000;
+
+    /// <summary>Four-letter words that answer; Apache's default is srvr alone.</summary>
+    public IReadOnlySet<string> FourLetterWords { get; init; } = new HashSet<string> { "srvr" };
+
+    public string DataDir { get; init; } = "data";
+    public string DataLogDir { get; init; } = "data";
+    public long ServerId { get; init; } = 1;
+    public bool ExtendedTypesEnabled { get; init; }
+    public string? SuperDigest { get; init; }
+
+    /// <summary>The configuration as `conf` prints it: key=value lines.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> ConfigurationForDisplay { get; init; } = [];
+}

@@ -1,0 +1,21 @@
+using Warden.Protocol;
+
+namespace Warden.Server.Sessions;
+
+/// <summary>A client session as the server tracks it: its id, negotiated timeout and when it next expires.</summary>
+public sealed class Session(long id, int timeoutMs)
+{
+    public long Id { get; } = id;
+    public int TimeoutMs { get; set; } = timeoutMs;
+
+    /// <summary>The end of the expiry bucket the session sits in, in milliseconds of the server's clock.</summary>
+    public long ExpiresAtMs { get; set; }
+
+    /// <summary>Set once a closeSession is on its way: the session takes no more requests.</summary>
+    public bool IsClosing { get; set; }
+
+    /// <summary>The connection that currently owns the session, if any.</summary>
+    public object? Owner { get; set; }
+
+    public override string ToString() => new SessionId(Id).ToString();
+}

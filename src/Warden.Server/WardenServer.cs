@@ -1,0 +1,71 @@
+using Microsoft.Extensions.Logging;
+using Warden.Data;
+using Warden.Server.Network;
+using Warden.Server.Processing;
+using Warden.Server.Replication;
+
+namespace Warden.Server;
+
+/// <summary>
+/// A standalone Warden server: the state-machine loop, the replicator behind it, the client listener and the
+/// session clock. <see cref="StartAsync"/> binds the port first, so a port already taken fails before anything
+/// else has started.
+/// </summary>
+public sealed class WardenServer : IAsyncDisposable
+{
+    private readonly ServerSettings _settings;
+    private readonly ILogger _log;
+    private readonly TimeProvider _time;
+    private readonly IReplicator _replicator;
+    private readonly CancellationTokenSource _stopping = new();
+    private ClientListener? _listener;
+    private Task? _loop;
+    private Task? _clock;
+
+    public WardenServer(ServerSettings settings, ILogger log, TimeProvider? time = null, IReplicator? replicator = null, DataTree? tree = null)
+    {
+        _settings = settings;
+        _log = log;
+        _time = time ?? TimeProvider.System;
+        _replicator = replicator ?? new InMemoryReplicator();
+        Core = new ServerCore(settings, _replicator, _time, log, tree);
+    }
+
+    public ServerCore Core { get; }
+    public System.Net.IPEndPoint LocalEndPoint => _listener?.LocalEndPoint ?? throw new InvalidOperationException("the server is not started");
+
+    public Task StartAsync()
+    {
+        _listener = new ClientListener(Core, _log);
+        _loop = Task.Factory.StartNew(() => Core.RunAsync(_stopping.Token), _stopping.Token,
+            TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+        _clock = RunClockAsync(_stopping.Token);
+        _listener.Start();
+        _log.LogInformation("Warden is serving clients on {Endpoint} (standalone, tickTime={TickTimeMs}ms)",
+            _listener.LocalEndPoint, _settings.TickTimeMs);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Posts a tick on every tickTime boundary so sessions expire in Apache's buckets.</summary>
+    private async Task RunClockAsync(CancellationToken cancellation)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(_settings.TickTimeMs / 2.0), _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellation).ConfigureAwait(false)) Core.Post(new TickWork());
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_listener is not null) await _listener.DisposeAsync().ConfigureAwait(false);
+        _stopping.Cancel();
+        Core.Complete();
+        if (_loop is not null) await _loop.ConfigureAwait(false);
+        if (_clock is not null) await _clock.ConfigureAwait(false);
+        await _replicator.DisposeAsync().ConfigureAwait(false);
+    }
+}
