@@ -53,7 +53,7 @@ public sealed class DifferentialTests(ITestOutputHelper output)
             var runs = await Task.WhenAll(
                 RunAsync(oracle, seed, ops, oracleTrace),
                 RunAsync(subject, seed, ops, subjectTrace));
-            output.WriteLine($"seed {seed}, {ops} ops: both runs took {(DateTime.UtcNow - started).TotalSeconds:0.0} s");
+            output.WriteLine($"seed {seed}, {ops} ops, {oracle} vs {subject}: both runs took {(DateTime.UtcNow - started).TotalSeconds:0.0} s");
             Assert.True(runs[0].ExitCode == 0,
                 $"the driver failed against the oracle {oracle}: {runs[0].Describe()}\n--- server ---\n{oracle.CapturedOutput}");
 
