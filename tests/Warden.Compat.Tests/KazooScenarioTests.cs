@@ -18,6 +18,7 @@ public sealed class KazooScenarioTests
     [InlineData("reconnect")]
     [InlineData("close-session")]
     [InlineData("expiry")]
+    [InlineData("special-paths")]
     public async Task ScenarioMatchesApache(string scenario)
     {
         var (oracle, subject) = await Transcripts.StartPairAsync();

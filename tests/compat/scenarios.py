@@ -276,8 +276,36 @@ def close_session(t, server):
     stop(b)
 
 
+def special_paths(t, server):
+    """Odd and reserved paths. Apache validates paths on writes only (a control character
+    reads as NoNode but writes as BadArguments), refuses to delete / and the /zookeeper tree,
+    lets anyone set data on /, /zookeeper and /zookeeper/quota, and protects /zookeeper/config
+    with a read-only ACL. /zookeeper shows the computed cversion (stored x 2 - children)."""
+    a = t.client("A", server)
+    c = a.client
+    for path in ["/odd\x01name", "/", "/zookeeper", "/zookeeper/quota", "/zookeeper/config"]:
+        t.answer("get " + repr(path), c.get_async(path))
+        t.answer("children " + repr(path), c.get_children_async(path, include_data=True))
+        t.answer("create " + repr(path), c.create_async(path, b""))
+        t.answer("set " + repr(path), c.set_async(path, b"x", -1))
+        t.answer("delete " + repr(path), c.delete_async(path, -1))
+        t.answer("multi check " + repr(path), _check(c, path))
+    t.answer("create under /zookeeper", c.create_async("/zookeeper/mine", b""))
+    t.answer("sync of a missing path", c.sync_async("/no/such/path"))
+    t.answer("large data (1 MB less some)", c.create_async("/big", b"x" * 1000000, include_data=True))
+    t.answer("get large data length", c.exists_async("/big"))
+    stop(a)
+
+
+def _check(client, path):
+    tx = client.transaction()
+    tx.check(path, 0)
+    return tx.commit_async()
+
+
 SCENARIOS = [("crud", crud), ("transactions", transactions), ("watches", watches),
-             ("reconnect", reconnect), ("close-session", close_session), ("expiry", expiry)]
+             ("reconnect", reconnect), ("close-session", close_session), ("expiry", expiry),
+             ("special-paths", special_paths)]
 
 
 def main():
