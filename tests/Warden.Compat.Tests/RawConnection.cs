@@ -245,6 +245,8 @@ internal sealed class JuteReader(byte[] bytes)
     public string? String() => Buffer() is { } raw ? Encoding.UTF8.GetString(raw) : null;
 
     public bool AtEnd => position == bytes.Length;
+
+    public int Remaining => bytes.Length - position;
 }
 
 /// <summary>The opcodes and xids the raw tests use (S/ZooDefs.java OpCode).</summary>
