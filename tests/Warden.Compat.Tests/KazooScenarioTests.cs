@@ -19,6 +19,7 @@ public sealed class KazooScenarioTests
     [InlineData("close-session")]
     [InlineData("expiry")]
     [InlineData("special-paths")]
+    [InlineData("pipelined")]
     public async Task ScenarioMatchesApache(string scenario)
     {
         var (oracle, subject) = await Transcripts.StartPairAsync();

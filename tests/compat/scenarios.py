@@ -297,6 +297,33 @@ def special_paths(t, server):
     stop(a)
 
 
+def pipelined(t, server):
+    """Hundreds of requests in flight on one session: replies must come back in request order,
+    and a watch event before the reply of the write that fired it."""
+    a = t.client("A", server)
+    c = a.client
+    c.create("/p", b"")
+    pending = []
+    for i in range(60):
+        node = "/p/n%d" % (i % 7)
+        pending.append(("create %s" % node, c.create_async(node, b"%d" % i, ephemeral=i % 3 == 0)))
+        pending.append(("get %s watch" % node, c.get_async(node, a.data_watch)))
+        pending.append(("children /p watch", c.get_children_async("/p", a.child_watch)))
+        pending.append(("set %s" % node, c.set_async(node, b"s%d" % i, i % 4 - 1)))
+        if i % 2:
+            pending.append(("delete %s" % node, c.delete_async(node, -1)))
+        if i % 10 == 0:
+            tx = c.transaction()
+            tx.create("/p/m%d" % i, b"")
+            tx.check("/p", i)
+            pending.append(("multi %d" % i, tx.commit_async()))
+    pending.append(("empty multi", c.transaction().commit_async()))
+    for name, result in pending:
+        t.answer(name, result)
+    t.events("after the pipeline", a)
+    stop(a)
+
+
 def _check(client, path):
     tx = client.transaction()
     tx.check(path, 0)
@@ -305,7 +332,7 @@ def _check(client, path):
 
 SCENARIOS = [("crud", crud), ("transactions", transactions), ("watches", watches),
              ("reconnect", reconnect), ("close-session", close_session), ("expiry", expiry),
-             ("special-paths", special_paths)]
+             ("special-paths", special_paths), ("pipelined", pipelined)]
 
 
 def main():
