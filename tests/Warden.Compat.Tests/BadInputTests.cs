@@ -123,17 +123,15 @@ public sealed class BadInputTests
         {
             for (var i = 0; i < limit; i++)
             {
-                open.Add((await RawConnection.OpenSessionAsync(zk.EndPoint)).Connection);
+                open.Add((await RawConnection.OpenSessionAsync(zk.EndPoint, $"connection {i + 1} of {limit}")).Connection);
             }
             // Apache accepts the TCP connection and closes it at once ("Too many connections
             // from /127.0.0.1 - max is 3"); the handshake gets no answer.
-            using (var extra = await RawConnection.OpenAsync(zk.EndPoint))
-            {
-                var refused = await extra.HandshakeAsync();
-                Assert.True(refused is null, $"{zk} gave connection {limit + 1} from one address a session: {refused}");
-            }
+            var refused = await TryHandshakeAsync(zk);
+            Assert.True(refused is null, $"{zk} gave connection {limit + 1} from one address a session: {refused}");
             // Closing one session frees a slot: the server closes that connection itself after
-            // the closeSession reply, so once we see the close, the count is down.
+            // the closeSession reply, and Apache releases the address's slot before it closes
+            // the socket (NIOServerCnxn.close), so once we see the close, the count is down.
             await CloseSessionAsync(open[0]);
             open[0].Dispose();
             open.RemoveAt(0);
@@ -148,6 +146,23 @@ public sealed class BadInputTests
     private static async Task<ServerProcess> StartAsync(string server, IReadOnlyDictionary<string, string>? config = null) =>
         await ServerProcess.StartAsync(server == "apache" ? ServerKind.Apache : ServerProcess.SubjectFromEnvironment(), config);
 
+    /// <summary>
+    /// A new session, or null if the server refuses. A server that accepts and closes at once
+    /// can make the connect or the first send fail on our side (EPIPE, reset) as well.
+    /// </summary>
+    private static async Task<ConnectResponse?> TryHandshakeAsync(ServerProcess zk)
+    {
+        try
+        {
+            using var connection = await RawConnection.OpenAsync(zk.EndPoint);
+            return await connection.HandshakeAsync();
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return null;
+        }
+    }
+
     private static byte[] Length(int length)
     {
         var bytes = new byte[4];
@@ -159,7 +174,7 @@ public sealed class BadInputTests
     internal static async Task AssertServerCarriesOnAsync(ServerProcess zk)
     {
         Assert.True(zk.IsRunning, $"{zk} died:\n{zk.CapturedOutput}");
-        var (connection, _) = await RawConnection.OpenSessionAsync(zk.EndPoint);
+        var (connection, _) = await RawConnection.OpenSessionAsync(zk.EndPoint, "a fresh session after the bad input");
         using (connection)
         {
             var path = "/alive-" + Guid.NewGuid().ToString("N");

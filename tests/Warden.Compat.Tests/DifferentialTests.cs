@@ -59,32 +59,43 @@ public sealed class DifferentialTests(ITestOutputHelper output)
 
             var expected = await File.ReadAllLinesAsync(oracleTrace);
             var actual = File.Exists(subjectTrace) ? await File.ReadAllLinesAsync(subjectTrace) : [];
-            for (var i = 0; i < expected.Length; i++)
+            var difference = FirstDifference(expected, actual, seed, ops, subject.Kind.ToString());
+            if (difference is not null)
             {
-                if (i >= actual.Length)
-                {
-                    Assert.Fail(
-                        $"seed {seed}: the {subject.Kind} trace ends after {actual.Length} of {expected.Length} steps.\n" +
-                        $"next expected: {expected[i]}\ndriver: {runs[1].Describe()}\n" +
-                        $"--- {subject.Kind} server output (tail) ---\n{Tail(subject.CapturedOutput)}");
-                }
-                if (expected[i] != actual[i])
-                {
-                    Assert.Fail(
-                        $"seed {seed} (WARDEN_DIFF_SEED={seed} WARDEN_DIFF_OPS={ops} reproduces it): first difference at trace line {i + 1}\n" +
-                        $"Apache:  {expected[i]}\n{subject.Kind,-7}: {actual[i]}\n" +
-                        (i > 0 ? $"previous step (equal): {expected[i - 1]}\n" : "") +
-                        $"--- {subject.Kind} server output (tail) ---\n{Tail(subject.CapturedOutput)}");
-                }
+                Assert.Fail($"{difference}driver: {runs[1].Describe()}\n" +
+                            $"--- {subject.Kind} server output (tail) ---\n{Tail(subject.CapturedOutput)}");
             }
-            Assert.True(actual.Length == expected.Length,
-                $"seed {seed}: the {subject.Kind} trace has {actual.Length - expected.Length} extra lines");
             Assert.True(runs[1].ExitCode == 0, $"the driver failed against {subject}: {runs[1].Describe()}");
         }
         finally
         {
             directory.Delete(recursive: true);
         }
+    }
+
+    /// <summary>
+    /// Null when the traces are equal; otherwise the seed, the first differing step with both
+    /// answers, and the step before it (equal), which is what it takes to start debugging.
+    /// </summary>
+    internal static string? FirstDifference(string[] expected, string[] actual, int seed, int ops, string subjectName)
+    {
+        for (var i = 0; i < expected.Length; i++)
+        {
+            if (i >= actual.Length)
+            {
+                return $"seed {seed}: the {subjectName} trace ends after {actual.Length} of {expected.Length} lines.\n" +
+                       $"next expected: {expected[i]}\n";
+            }
+            if (expected[i] != actual[i])
+            {
+                return $"seed {seed} (WARDEN_DIFF_SEED={seed} WARDEN_DIFF_OPS={ops} reproduces it): first difference at trace line {i + 1}\n" +
+                       $"Apache:  {expected[i]}\n{subjectName,-7}: {actual[i]}\n" +
+                       (i > 0 ? $"previous step (equal): {expected[i - 1]}\n" : "");
+            }
+        }
+        return actual.Length == expected.Length
+            ? null
+            : $"seed {seed}: the {subjectName} trace has {actual.Length - expected.Length} extra lines, the first: {actual[expected.Length]}\n";
     }
 
     private static Task<ProcessResult> RunAsync(ServerProcess server, int seed, int ops, string tracePath) =>

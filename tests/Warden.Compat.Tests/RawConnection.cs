@@ -27,14 +27,14 @@ internal sealed class RawConnection : IDisposable
     }
 
     /// <summary>Opens a connection and completes the handshake for a new session.</summary>
-    public static async Task<(RawConnection Connection, ConnectResponse Session)> OpenSessionAsync(IPEndPoint endPoint)
+    public static async Task<(RawConnection Connection, ConnectResponse Session)> OpenSessionAsync(IPEndPoint endPoint, string purpose = "a new session")
     {
         var connection = await OpenAsync(endPoint);
         var session = await connection.HandshakeAsync();
         if (session is null || session.SessionId == 0)
         {
             connection.Dispose();
-            throw new InvalidOperationException($"the server refused a new session ({session})");
+            throw new InvalidOperationException($"the server refused {purpose} ({session?.ToString() ?? "closed the connection"})");
         }
         return (connection, session);
     }
@@ -55,7 +55,16 @@ internal sealed class RawConnection : IDisposable
     {
         var request = new JuteBuffer()
             .Int(0).Long(lastZxidSeen).Int(timeoutMs).Long(sessionId).Buffer(password ?? new byte[16]).Bool(false);
-        await SendFrameAsync(request.ToArray());
+        try
+        {
+            await SendFrameAsync(request.ToArray());
+        }
+        catch (SocketException)
+        {
+            // A server that accepts and at once closes (too many connections) can make the
+            // send itself fail: that is a refusal too.
+            return null;
+        }
         var frame = await ReadFrameAsync();
         if (frame is null)
         {

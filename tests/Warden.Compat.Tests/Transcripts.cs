@@ -93,13 +93,14 @@ internal static class Transcripts
                 edits.Add((' ', a[x++]));
                 y++;
             }
-            else if (y < b.Count && (x == a.Count || lcs[x, y + 1] >= lcs[x + 1, y]))
+            else if (x < a.Count && (y == b.Count || lcs[x + 1, y] >= lcs[x, y + 1]))
             {
-                edits.Add(('+', b[y++]));
+                // Removals before additions, as diff -u prints them.
+                edits.Add(('-', a[x++]));
             }
             else
             {
-                edits.Add(('-', a[x++]));
+                edits.Add(('+', b[y++]));
             }
         }
         var output = new StringBuilder();
