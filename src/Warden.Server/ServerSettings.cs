@@ -32,6 +32,19 @@ public sealed record ServerSettings
     public string DataLogDir { get; init; } = "data";
     public long ServerId { get; init; } = 1;
     public bool ExtendedTypesEnabled { get; init; }
+    public bool ReconfigEnabled { get; init; }
+
+    /// <summary>Hard quota limits refuse writes with QUOTAEXCEEDED (zookeeper.enforceQuota).</summary>
+    public bool EnforceQuota { get; init; }
+
+    /// <summary>How often empty containers and expired TTL nodes are looked for (znode.container.checkIntervalMs).</summary>
+    public int ContainerCheckIntervalMs { get; init; } = 60_000;
+
+    /// <summary>The most such nodes deleted per minute (znode.container.maxPerMinute).</summary>
+    public int ContainerMaxPerMinute { get; init; } = 10_000;
+
+    /// <summary>Deletes containers that never had a child after this long; 0 keeps them (znode.container.maxNeverUsedIntervalMs).</summary>
+    public long ContainerMaxNeverUsedIntervalMs { get; init; }
     public string? SuperDigest { get; init; }
 
     /// <summary>The configuration as `conf` prints it: key=value lines.</summary>

@@ -21,6 +21,7 @@ public sealed class WardenServer : IAsyncDisposable
     private ClientListener? _listener;
     private Task? _loop;
     private Task? _clock;
+    private Task? _containers;
 
     public WardenServer(ServerSettings settings, ILogger log, TimeProvider? time = null, IReplicator? replicator = null, DataTree? tree = null)
     {
@@ -40,6 +41,7 @@ public sealed class WardenServer : IAsyncDisposable
         _loop = Task.Factory.StartNew(() => Core.RunAsync(_stopping.Token), _stopping.Token,
             TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
         _clock = RunClockAsync(_stopping.Token);
+        _containers = RunContainerManagerAsync(_stopping.Token);
         _listener.Start();
         _log.LogInformation("Warden is serving clients on {Endpoint} (standalone, tickTime={TickTimeMs}ms)",
             _listener.LocalEndPoint, _settings.TickTimeMs);
@@ -59,6 +61,31 @@ public sealed class WardenServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Apache's ContainerManager: every check interval, ask the loop for empty containers and expired TTL nodes
+    /// and delete them one by one, no faster than maxPerMinute allows.
+    /// </summary>
+    private async Task RunContainerManagerAsync(CancellationToken cancellation)
+    {
+        var minIntervalMs = 60_000.0 / Math.Max(1, _settings.ContainerMaxPerMinute);
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(Math.Max(1, _settings.ContainerCheckIntervalMs)), _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellation).ConfigureAwait(false))
+            {
+                foreach (var path in await Core.QueryAsync(Core.ContainerCandidates).ConfigureAwait(false))
+                {
+                    _log.LogInformation("Attempting to delete candidate container: {Path}", path);
+                    Core.Post(new DeleteContainerWork(path));
+                    await Task.Delay(TimeSpan.FromMilliseconds(minIntervalMs), _time, cancellation).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_listener is not null) await _listener.DisposeAsync().ConfigureAwait(false);
@@ -66,6 +93,7 @@ public sealed class WardenServer : IAsyncDisposable
         Core.Complete();
         if (_loop is not null) await _loop.ConfigureAwait(false);
         if (_clock is not null) await _clock.ConfigureAwait(false);
+        if (_containers is not null) await _containers.ConfigureAwait(false);
         await _replicator.DisposeAsync().ConfigureAwait(false);
     }
 }
