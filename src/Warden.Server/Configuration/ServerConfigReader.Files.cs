@@ -127,7 +127,8 @@ internal sealed partial class ServerConfigReader
     private static string ReadFirstLine(string path)
     {
         // BufferedReader.readLine: the text up to the first \n or \r; an empty file yields nothing at all.
-        string text = File.ReadAllText(path, System.Text.Encoding.Latin1);
+        // Bytes are decoded by hand because File.ReadAllText would silently strip a byte-order mark that Java keeps.
+        string text = System.Text.Encoding.Latin1.GetString(File.ReadAllBytes(path));
         int end = text.IndexOfAny(['\r', '\n']);
         return end < 0 ? text : text[..end];
     }
