@@ -159,14 +159,14 @@ internal sealed partial class ServerConfigReader
             case "dataLogDir": _dataLogDirEntry = e; return true;
             case "clientPort":
                 _clientPortEntry = e;
-                _clientPort = Int(e, value, "e.g. clientPort=2181") ?? _clientPort;
+                _clientPort = Int(e, value, "write e.g. clientPort=2181") ?? _clientPort;
                 return true;
             case "clientPortAddress": _clientPortAddress = value; return true;
             case "tickTime":
                 Set(Int(e, value, "write it in milliseconds, e.g. tickTime=2000"), v => _config with { TickTimeMs = v });
                 return true;
             case "maxClientCnxns":
-                Set(Int(e, value, "e.g. maxClientCnxns=60 (0 means no limit)"), v => _config with { MaxClientConnectionsPerIp = v });
+                Set(Int(e, value, "write e.g. maxClientCnxns=60 (0 means no limit)"), v => _config with { MaxClientConnectionsPerIp = v });
                 return true;
             case "minSessionTimeout":
                 Set(Int(e, value, "write it in milliseconds, e.g. minSessionTimeout=4000"), v => _config with { MinSessionTimeoutMs = v });
@@ -182,7 +182,7 @@ internal sealed partial class ServerConfigReader
                 return true;
             case "autopurge.snapRetainCount":
                 _snapRetainCountSet = true;
-                Set(Int(e, value, "e.g. autopurge.snapRetainCount=3"), v => _config with { SnapRetainCount = v });
+                Set(Int(e, value, "write e.g. autopurge.snapRetainCount=3"), v => _config with { SnapRetainCount = v });
                 return true;
             case "autopurge.purgeInterval":
                 Set(Int(e, value, "write it in hours, e.g. autopurge.purgeInterval=1 (0 turns purging off)"), v => _config with { PurgeIntervalHours = v });
@@ -216,7 +216,7 @@ internal sealed partial class ServerConfigReader
                 int? algorithm = Int(e, value, "write electionAlg=3");
                 if (algorithm is not null and not 3)
                 {
-                    _errors.Add($"{At(e)}: electionAlg {algorithm} does not exist any more; write electionAlg=3 or remove the line");
+                    _errors.Add($"{At(e)}: electionAlg {algorithm} is not supported, only fast leader election (3) is; write electionAlg=3 or remove the line");
                 }
                 return true;
             case "peerType":
