@@ -76,6 +76,12 @@ public sealed record ServerConfig
     /// <summary>The ensemble, ordered by id; empty for a standalone server.</summary>
     public IReadOnlyList<QuorumServer> Servers { get; init; } = [];
 
+    /// <summary>The dynamicConfigFile holding the server.N lines, or null when they are in zoo.cfg.</summary>
+    public string? DynamicConfigFilePath { get; init; }
+
+    /// <summary>The configuration version from the dynamic file's name (zoo.cfg.dynamic.&lt;hex&gt;), if any.</summary>
+    public long? DynamicConfigVersion { get; init; }
+
     /// <summary>The number in dataDir/myid, or null when there is no such file.</summary>
     public long? MyId { get; init; }
 

@@ -89,16 +89,16 @@ internal sealed partial class ServerConfigReader
     private void ReadEnsemble()
     {
         var servers = new SortedDictionary<long, QuorumServer>();
-        foreach ((PropertyEntry entry, long id) in _serverEntries)
+        foreach ((string where, string value, long id) in _serverEntries)
         {
-            QuorumServer? server = QuorumServer.TryParse(id, entry.Value, $"{At(entry)} (server.{id})", _errors);
+            QuorumServer? server = QuorumServer.TryParse(id, value, $"{where} (server.{id})", _errors);
             if (server is null)
             {
                 continue;
             }
             if (servers.ContainsKey(id))
             {
-                _warnings.Add($"{At(entry)}: server.{id} is defined twice (ids are numbers, so server.01 is server.1); this line wins, remove the other");
+                _warnings.Add($"{where}: server.{id} is defined twice (ids are numbers, so server.01 is server.1); this line wins, remove the other");
             }
             servers[id] = server;
         }

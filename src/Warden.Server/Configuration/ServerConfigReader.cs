@@ -30,7 +30,7 @@ internal sealed partial class ServerConfigReader
     private readonly List<string> _errors = [];
     private readonly List<string> _warnings = [];
     private readonly SystemPropertySet _system;
-    private readonly List<(PropertyEntry Entry, long Id)> _serverEntries = [];
+    private readonly List<(string Where, string Value, long Id)> _serverEntries = [];
     private ServerConfig _config = new();
     private PropertyEntry? _dataDirEntry;
     private PropertyEntry? _dataLogDirEntry;
@@ -148,7 +148,7 @@ internal sealed partial class ServerConfigReader
             _errors.Add($"{At(entry)}: \"{key}\" needs a number after \"server.\"; write e.g. server.1=localhost:2888:3888");
             return;
         }
-        _serverEntries.Add((entry, id));
+        _serverEntries.Add((At(entry), entry.Value, id));
     }
 
     private bool ApplyCoreKey(string key, string value, PropertyEntry e)
@@ -188,7 +188,7 @@ internal sealed partial class ServerConfigReader
                 Set(Int(e, value, "write it in hours, e.g. autopurge.purgeInterval=1 (0 turns purging off)"), v => _config with { PurgeIntervalHours = v });
                 return true;
             case "metricsProvider.className" or "dynamicConfigFile":
-                return ApplyUnsupportedStructuralKey(key, e);
+                return ApplyStructuralKey(key, e);
             default:
                 if (key.StartsWith("metricsProvider.", StringComparison.Ordinal))
                 {
@@ -254,12 +254,11 @@ internal sealed partial class ServerConfigReader
         }
     }
 
-    private bool ApplyUnsupportedStructuralKey(string key, PropertyEntry e)
+    private bool ApplyStructuralKey(string key, PropertyEntry e)
     {
         if (key == "dynamicConfigFile")
         {
-            // Ignoring it would silently turn an ensemble member into a standalone server.
-            _errors.Add($"{At(e)}: dynamicConfigFile is not supported by Warden yet; copy its server.N lines into {_source.Name} and remove dynamicConfigFile");
+            ReadDynamicConfigFile(e);
         }
         else
         {

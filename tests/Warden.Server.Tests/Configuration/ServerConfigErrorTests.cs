@@ -41,7 +41,6 @@ public sealed class ServerConfigErrorTests : IDisposable
     [InlineData("clientPortAddress=127.0.0.1", "zoo.cfg: clientPortAddress is set but clientPort is not; add clientPort=2181 (or the port you want), or remove clientPortAddress")]
     [InlineData("tickTime=0", "zoo.cfg: tickTime is 0; it must be a positive number of milliseconds, e.g. tickTime=2000")]
     [InlineData("bad=\\u00zz", "zoo.cfg line 2: \"\\u00zz\" is not a valid \\uXXXX escape (Java refuses the whole file); write a backslash as \\\\ or a character as \\u followed by four hex digits")]
-    [InlineData("dynamicConfigFile=zoo.cfg.dynamic.100000000", "zoo.cfg line 2: dynamicConfigFile is not supported by Warden yet; copy its server.N lines into zoo.cfg and remove dynamicConfigFile")]
     public void EachBadValueGetsOneLineThatNamesTheFix(string line, string expected)
     {
         Assert.Equal(expected, Error($"dataDir=d\n{line}\n"));
