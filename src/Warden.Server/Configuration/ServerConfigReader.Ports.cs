@@ -22,11 +22,11 @@ internal sealed partial class ServerConfigReader
             string hostName = servers[0].Host;
             foreach (IGrouping<int, QuorumServer> clash in servers.GroupBy(s => s.ElectionPort).Where(g => g.Count() > 1))
             {
-                _errors.Add($"{_source.Name}: {Names(clash)} all use election port {clash.Key} on {hostName}, so only one of them can run; give each server its own ports, e.g. {Suggest(servers)}");
+                _errors.Add($"{_source.Name}: {Names(clash)} {(clash.Count() == 2 ? "both" : "all")} use election port {clash.Key} on {hostName}, so only one of them can run; give each server its own ports, e.g. {Suggest(servers)}");
             }
             foreach (IGrouping<int, QuorumServer> clash in servers.GroupBy(s => s.QuorumPort).Where(g => g.Count() > 1))
             {
-                _warnings.Add($"{_source.Name}: {Names(clash)} share quorum port {clash.Key} on {hostName}; this works only because the leader alone listens on it, and is fragile; give each server its own ports, e.g. {Suggest(servers)}");
+                _warnings.Add($"{_source.Name}: {Names(clash)} share quorum port {clash.Key} on {hostName}; this runs only because just the leader listens on it, and a new leader cannot start while the old one still holds the port; give each server its own ports, e.g. {Suggest(servers)}");
             }
             CheckQuorumAgainstElectionPorts(servers, hostName);
         }

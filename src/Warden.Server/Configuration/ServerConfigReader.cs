@@ -94,7 +94,7 @@ internal sealed partial class ServerConfigReader
                 string value = entry.RawValue.Trim();
                 _warnings.Add($"{At(entry)}: {key}={value} is read as \"{Printable(entry.Value.Trim())}\" because a single backslash is an escape in zoo.cfg; write {key}={value.Replace("\\", "\\\\")} or {key}={value.Replace('\\', '/')}");
             }
-            else if (entry.RawLine.Any(c => c >= 0x80) && !properties.StartsWithUtf8ByteOrderMark)
+            else if (entry.RawLine.Any(c => c >= 0x80) && !(properties.StartsWithUtf8ByteOrderMark && entry == properties.AllEntries[0]))
             {
                 _warnings.Add($"{At(entry)}: \"{Printable(entry.RawLine)}\" has non-ASCII bytes, which zoo.cfg reads as ISO-8859-1 (as Apache ZooKeeper does), so UTF-8 text arrives garbled; write such characters as \\uXXXX escapes");
             }

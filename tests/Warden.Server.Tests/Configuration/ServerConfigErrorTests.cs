@@ -142,7 +142,7 @@ public sealed class ServerConfigErrorTests : IDisposable
         string dataDir = DataDirWithMyId("1");
 
         Assert.Equal(
-            "zoo.cfg: server.1 and server.3 all use election port 3888 on localhost, so only one of them can run; give each server its own ports, " +
+            "zoo.cfg: server.1 and server.3 both use election port 3888 on localhost, so only one of them can run; give each server its own ports, " +
             "e.g. server.1=localhost:2888:3888, server.2=127.0.0.1:2889:3889, server.3=localhost:2890:3890",
             Error($"dataDir={dataDir}\ninitLimit=5\nsyncLimit=2\nserver.1=localhost:2888:3888\nserver.2=127.0.0.1:2889:3889\nserver.3=localhost:2890:3888\n"));
     }

@@ -97,6 +97,32 @@ public sealed class ServerConfigTests : IDisposable
     }
 
     [Fact]
+    public void AByteOrderMarkHidesTheFirstKeyAsInJavaAndIsWarnedAbout()
+    {
+        string path = _sandbox.PathOf("zoo.cfg");
+        File.WriteAllBytes(path, [0xEF, 0xBB, 0xBF, .. System.Text.Encoding.ASCII.GetBytes("tickTime=2000\ndataDir=d\n")]);
+
+        ConfigLoadResult result = ServerConfig.Load(path, null, _sandbox.Root);
+
+        Assert.Equal(3000, result.Config!.TickTimeMs);
+        Assert.Equal(
+            "zoo.cfg starts with a UTF-8 byte-order mark, which Java reads as part of the first key (\"\u00ef\u00bb\u00bftickTime\"), so that line does nothing; save the file without a BOM",
+            Assert.Single(result.Warnings));
+    }
+
+    [Fact]
+    public void Utf8TextIsReadAsIso88591AsInJavaAndIsWarnedAbout()
+    {
+        string path = _sandbox.PathOf("zoo.cfg");
+        File.WriteAllBytes(path, System.Text.Encoding.UTF8.GetBytes("dataDir=données\n"));
+
+        ConfigLoadResult result = ServerConfig.Load(path, null, _sandbox.Root);
+
+        Assert.Equal(_sandbox.PathOf("donn\u00c3\u00a9es"), result.Config!.DataDir);
+        Assert.EndsWith("so UTF-8 text arrives garbled; write such characters as \\uXXXX escapes", Assert.Single(result.Warnings));
+    }
+
+    [Fact]
     public void TheFoundingTutorialsThreeServerConfigParsesWithAWarningAboutTheSharedQuorumPort()
     {
         // Seen on Apache ZooKeeper 3.8.0: these three servers on 127.0.0.1, all with quorum port 2888,
@@ -121,8 +147,8 @@ public sealed class ServerConfigTests : IDisposable
              new QuorumServer(3, "localhost", 2888, 3890, PeerRole.Participant, null, null)],
             config.Servers);
         Assert.Equal(
-            "zoo.cfg: server.1, server.2 and server.3 share quorum port 2888 on localhost; this works only because the leader alone " +
-            "listens on it, and is fragile; give each server its own ports, e.g. server.1=localhost:2888:3888, " +
+            "zoo.cfg: server.1, server.2 and server.3 share quorum port 2888 on localhost; this runs only because just the leader listens on it, " +
+            "and a new leader cannot start while the old one still holds the port; give each server its own ports, e.g. server.1=localhost:2888:3888, " +
             "server.2=localhost:2889:3889, server.3=localhost:2890:3890",
             Assert.Single(result.Warnings));
     }
