@@ -280,12 +280,20 @@ public sealed class JavaProperties
                     precedingBackslash = c == '\\' && !precedingBackslash;
                     continue;
                 }
+                bool endOfInput = _position >= text.Length;
                 ConsumeLineEnd(c);
                 if (buffer.Length == 0)
                 {
                     skipBlanks = true;
                     startLineNumber = _lineNumber;
                     continue;
+                }
+                if (endOfInput)
+                {
+                    // Java looks for more input before deciding about continuation; at the very end it returns
+                    // the line minus its backslash, even when that leaves it empty (a lone "\\\n" gives key "").
+                    line = precedingBackslash ? buffer.ToString(0, buffer.Length - 1) : buffer.ToString();
+                    return true;
                 }
                 if (!precedingBackslash)
                 {
