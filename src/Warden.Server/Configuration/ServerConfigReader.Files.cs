@@ -79,7 +79,13 @@ internal sealed partial class ServerConfigReader
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            why = ex.Message.TrimEnd('.');
+            // The runtime's own text names our probe file, which would only confuse; say what it means instead.
+            why = ex switch
+            {
+                UnauthorizedAccessException => "permission denied",
+                _ when ex.Message.Contains("read-only", StringComparison.OrdinalIgnoreCase) => "read-only file system",
+                _ => "a test file could not be created there",
+            };
             return false;
         }
     }
