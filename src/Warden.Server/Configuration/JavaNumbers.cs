@@ -97,3 +97,30 @@ internal static class JavaNumbers
     /// <summary>Boolean.parseBoolean: "true" in any case is true, everything else false.</summary>
     public static bool ParseBoolean(string? text) => string.Equals(text, "true", StringComparison.OrdinalIgnoreCase);
 }
+
+/// <summary>Java's String.trim, which is narrower than .NET's Trim.</summary>
+internal static class JavaStrings
+{
+    /// <summary>
+    /// Removes characters up to U+0020 from both ends and nothing else: a non-breaking space (U+00A0, common in
+    /// text pasted from web pages) stays, so "2000\u00a0" is not a number in Apache and must not be here either.
+    /// </summary>
+    public static string JavaTrim(this string text)
+    {
+        int start = 0;
+        int end = text.Length;
+        while (start < end && text[start] <= ' ')
+        {
+            start++;
+        }
+        while (end > start && text[end - 1] <= ' ')
+        {
+            end--;
+        }
+        return text[start..end];
+    }
+
+    /// <summary>A note for messages when the text holds a non-breaking space.</summary>
+    public static string NonBreakingSpaceNote(string text) =>
+        text.Contains('\u00a0') ? " (it contains a non-breaking space, often pasted from a web page; retype it)" : "";
+}

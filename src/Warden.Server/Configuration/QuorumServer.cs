@@ -54,7 +54,7 @@ public sealed record QuorumServer(
         PeerRole role = PeerRole.Participant;
         if (parts.Length == 4)
         {
-            switch (parts[3].Trim().ToLowerInvariant())
+            switch (parts[3].JavaTrim().ToLowerInvariant())
             {
                 case "participant": role = PeerRole.Participant; break;
                 case "observer": role = PeerRole.Observer; break;
@@ -99,7 +99,7 @@ public sealed record QuorumServer(
     {
         if (!JavaNumbers.TryParseInt(text, out int port))
         {
-            string hint = text.Length > 0 && text.Trim() != text ? " (remove the blanks around it)" : "";
+            string hint = text.Length > 0 && text.JavaTrim() != text ? " (remove the blanks around it)" : JavaStrings.NonBreakingSpaceNote(text);
             errors.Add($"{where}: {what} \"{text}\" is not a number{hint}; {Form}");
             return null;
         }

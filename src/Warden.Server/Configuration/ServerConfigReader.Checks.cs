@@ -25,7 +25,7 @@ internal sealed partial class ServerConfigReader
 
     private void ResolveDirectories()
     {
-        string? dataDir = _source.DataDirOverride ?? _dataDirEntry?.Value.Trim();
+        string? dataDir = _source.DataDirOverride ?? _dataDirEntry?.Value.JavaTrim();
         if (dataDir is null)
         {
             _errors.Add($"{_source.Name}: dataDir is not set; add a line such as dataDir=/var/lib/zookeeper (the folder that holds snapshots and myid)");
@@ -36,7 +36,7 @@ internal sealed partial class ServerConfigReader
             _errors.Add($"{At(_dataDirEntry!)}: dataDir is empty; write the folder that holds snapshots and myid, e.g. dataDir=/var/lib/zookeeper");
             return;
         }
-        string? dataLogDir = _dataLogDirEntry?.Value.Trim();
+        string? dataLogDir = _dataLogDirEntry?.Value.JavaTrim();
         if (dataLogDir is { Length: 0 })
         {
             _errors.Add($"{At(_dataLogDirEntry!)}: dataLogDir is empty; write a folder for transaction logs, or remove the line to keep them in dataDir");

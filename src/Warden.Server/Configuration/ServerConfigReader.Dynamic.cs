@@ -9,7 +9,7 @@ internal sealed partial class ServerConfigReader
 {
     private void ReadDynamicConfigFile(PropertyEntry e)
     {
-        string path = Path.GetFullPath(e.Value.Trim(), _source.BaseDirectory);
+        string path = Path.GetFullPath(e.Value.JavaTrim(), _source.BaseDirectory);
         byte[] bytes;
         try
         {
@@ -36,7 +36,7 @@ internal sealed partial class ServerConfigReader
 
     private void ReadDynamicEntry(string fileName, PropertyEntry entry)
     {
-        string key = entry.Key.Trim();
+        string key = entry.Key.JavaTrim();
         string where = $"{fileName} line {entry.LineNumber}";
         if (key == "version")
         {

@@ -102,7 +102,7 @@ internal sealed partial class ServerConfigReader
             if (_config.IsDistributed)
             {
                 string example = _config.Servers[0].Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                string mangled = _dataDirEntry is { HasSwallowedBackslash: true } ? $" (dataDir was read as \"{Printable(_dataDirEntry.Value.Trim())}\" because of single backslashes; see the warning about that line)" : "";
+                string mangled = _dataDirEntry is { HasSwallowedBackslash: true } ? $" (dataDir was read as \"{Printable(_dataDirEntry.Value.JavaTrim())}\" because of single backslashes; see the warning about that line)" : "";
                 _errors.Add($"{path} is missing; a server in an ensemble needs it: create it holding only this server's number N from its server.N line, e.g. {example}{mangled}");
             }
             return;
@@ -149,6 +149,7 @@ internal sealed partial class ServerConfigReader
         {
             return " (it starts with a byte-order mark; save it as plain ASCII)";
         }
-        return line.Trim() != line ? " (remove the blanks around the number)" : "";
+        string note = JavaStrings.NonBreakingSpaceNote(line);
+        return note.Length > 0 ? note : line.JavaTrim() != line ? " (remove the blanks around the number)" : "";
     }
 }

@@ -126,7 +126,7 @@ internal sealed partial class ServerConfigReader
         var words = new HashSet<string>(StringComparer.Ordinal);
         if (_system.TryGet("zookeeper.4lw.commands.whitelist", out string list, out string origin))
         {
-            foreach (string word in list.Split(',').Select(w => w.Trim()).Where(w => w.Length > 0))
+            foreach (string word in list.Split(',').Select(w => w.JavaTrim()).Where(w => w.Length > 0))
             {
                 if (word == "*")
                 {

@@ -53,7 +53,7 @@ internal sealed partial class ServerConfigReader
     {
         var reader = new ServerConfigReader(source, systemProperties);
         reader.ReadSyntax(properties);
-        bool hasDynamicFile = properties.Entries.Any(e => e.Key.Trim() == "dynamicConfigFile");
+        bool hasDynamicFile = properties.Entries.Any(e => e.Key.JavaTrim() == "dynamicConfigFile");
         foreach (PropertyEntry entry in properties.Entries)
         {
             reader.ReadEntry(entry, hasDynamicFile);
@@ -90,9 +90,9 @@ internal sealed partial class ServerConfigReader
         {
             if (entry.HasSwallowedBackslash)
             {
-                string key = entry.Key.Trim();
-                string value = entry.RawValue.Trim();
-                _warnings.Add($"{At(entry)}: {key}={value} is read as \"{Printable(entry.Value.Trim())}\" because a single backslash is an escape in zoo.cfg; write {key}={value.Replace("\\", "\\\\")} or {key}={value.Replace('\\', '/')}");
+                string key = entry.Key.JavaTrim();
+                string value = entry.RawValue.JavaTrim();
+                _warnings.Add($"{At(entry)}: {key}={value} is read as \"{Printable(entry.Value.JavaTrim())}\" because a single backslash is an escape in zoo.cfg; write {key}={value.Replace("\\", "\\\\")} or {key}={value.Replace('\\', '/')}");
             }
             else if (entry.RawLine.Any(c => c >= 0x80) && !(properties.StartsWithUtf8ByteOrderMark && entry == properties.AllEntries[0]))
             {
@@ -109,14 +109,14 @@ internal sealed partial class ServerConfigReader
             '\n' => "\\n",
             '\r' => "\\r",
             '\f' => "\\f",
-            < ' ' => $"\\u{(int)c:x4}",
+            < ' ' or '\u00a0' => $"\\u{(int)c:x4}",
             _ => c.ToString(),
         }));
 
     private void ReadEntry(PropertyEntry entry, bool hasDynamicFile)
     {
-        string key = entry.Key.Trim();
-        string value = entry.Value.Trim();
+        string key = entry.Key.JavaTrim();
+        string value = entry.Value.JavaTrim();
         if (key.StartsWith("server.", StringComparison.Ordinal) || key.StartsWith("group", StringComparison.Ordinal) || key.StartsWith("weight", StringComparison.Ordinal))
         {
             ReadEnsembleKey(entry, key, hasDynamicFile);
@@ -287,9 +287,9 @@ internal sealed partial class ServerConfigReader
         {
             return parsed;
         }
-        string key = e.Key.Trim();
+        string key = e.Key.JavaTrim();
         string what = JavaNumbers.TryParseLong(value, out _) ? "is too large" : "is not a whole number";
-        _errors.Add($"{At(e)}: {key} \"{Printable(value)}\" {what}; {hint}");
+        _errors.Add($"{At(e)}: {key} \"{Printable(value)}\" {what}{JavaStrings.NonBreakingSpaceNote(value)}; {hint}");
         return null;
     }
 
@@ -309,7 +309,7 @@ internal sealed partial class ServerConfigReader
             _config = apply(value.Equals("true", StringComparison.OrdinalIgnoreCase));
             return;
         }
-        string key = e.Key.Trim();
+        string key = e.Key.JavaTrim();
         _errors.Add($"{At(e)}: {key} \"{Printable(value)}\" is not true or false; write {key}=true or {key}=false");
     }
 }

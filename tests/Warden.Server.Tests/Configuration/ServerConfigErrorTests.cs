@@ -54,6 +54,15 @@ public sealed class ServerConfigErrorTests : IDisposable
     }
 
     [Fact]
+    public void ANonBreakingSpaceIsNotTrimmedAsInJavaAndTheMessageSaysSo()
+    {
+        // Java's String.trim stops at U+0020, so a value pasted with a trailing U+00A0 is not a number there.
+        Assert.Equal(
+            "zoo.cfg line 1: tickTime \"2000\\u00a0\" is not a whole number (it contains a non-breaking space, often pasted from a web page; retype it); write it in milliseconds, e.g. tickTime=2000",
+            Error("tickTime=2000\u00a0\ndataDir=d\n"));
+    }
+
+    [Fact]
     public void MinSessionTimeoutAboveMaxSessionTimeout()
     {
         Assert.Equal(
