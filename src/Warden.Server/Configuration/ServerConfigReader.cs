@@ -120,6 +120,8 @@ internal sealed partial class ServerConfigReader
         if (key.StartsWith("server.", StringComparison.Ordinal) || key.StartsWith("group", StringComparison.Ordinal) || key.StartsWith("weight", StringComparison.Ordinal))
         {
             ReadEnsembleKey(entry, key, hasDynamicFile);
+            // Apache's key switch has no case for these, so they also fall through to System.setProperty.
+            _system.SetFromZooCfg("zookeeper." + key, value, At(entry), key, _warnings);
             return;
         }
         if (ApplyCoreKey(key, value, entry) || ApplyQuorumKey(key, value, entry) || ApplyIgnoredKey(key, value, entry))

@@ -181,6 +181,8 @@ public sealed class ServerConfigTests : IDisposable
 
         Assert.Equal(new QuorumServer(2, "10.0.0.2", 2888, 3888, PeerRole.Participant, "10.0.0.2", 2181), config.Servers[1]);
         Assert.Equal(PeerRole.Observer, config.Self!.Role);
+        // As in Apache, server.N lines also end up among the system properties.
+        Assert.Equal("10.0.0.1:2888:3888;2181", config.SystemProperties["zookeeper.server.1"]);
         Assert.Equal(PeerRole.Observer, config.PeerType);
         Assert.Equal("fe80::1", config.Servers[3].Host);
         Assert.Equal(3, config.ParticipantCount);
