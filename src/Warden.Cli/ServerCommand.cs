@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Warden.Server;
+using Warden.Server.Configuration;
 
 namespace Warden.Cli;
 
@@ -31,14 +32,20 @@ public static class ServerCommand
             .SetMinimumLevel(LogLevel.Information));
         var log = loggerFactory.CreateLogger("Warden");
 
-        var loaded = SettingsLoader.Load(configFile?.FullName, properties);
+        var loaded = configFile is null ? ServerConfig.LoadEmbedded(properties) : ServerConfig.Load(configFile.FullName, properties);
         foreach (var warning in loaded.Warnings) log.LogWarning("{Warning}", warning);
-        if (loaded.Settings is null)
+        if (!loaded.Succeeded)
         {
             foreach (var error in loaded.Errors) Console.Error.WriteLine($"warden: {error}");
-            return 2;
+            return 1;
         }
-        var settings = loaded.Settings;
+        var config = loaded.Config!;
+        if (config.IsDistributed)
+        {
+            Console.Error.WriteLine("warden: this zoo.cfg describes an ensemble (server.N lines); Warden runs standalone for now, so remove the server.N lines or set standaloneEnabled=true with a single server");
+            return 1;
+        }
+        var settings = ServerSettings.From(config);
         await using var server = new WardenServer(settings, log);
         try
         {

@@ -47,6 +47,39 @@ public sealed record ServerSettings
     public long ContainerMaxNeverUsedIntervalMs { get; init; }
     public string? SuperDigest { get; init; }
 
-    /// <summary>The configuration as `conf` prints it: key=value lines.</summary>
-    public IReadOnlyList<KeyValuePair<string, string>> ConfigurationForDisplay { get; init; } = [];
+    /// <summary>Client connections the whole server takes; 0 means no limit (zookeeper.maxCnxns).</summary>
+    public int MaxConnections { get; init; }
+
+    /// <summary>Turns a checked configuration into what the running server reads.</summary>
+    public static ServerSettings From(Configuration.ServerConfig config)
+    {
+        var address = string.IsNullOrEmpty(config.ClientPortAddress)
+            ? System.Net.IPAddress.Any
+            : System.Net.IPAddress.TryParse(config.ClientPortAddress, out var parsed)
+                ? parsed
+                : System.Net.Dns.GetHostAddresses(config.ClientPortAddress)[0];
+        int tick = config.TickTimeMs;
+        return new ServerSettings
+        {
+            ClientEndpoint = new IPEndPoint(address, config.ClientPort ?? 2181),
+            TickTimeMs = tick,
+            MinSessionTimeoutMs = config.MinSessionTimeoutMs == -1 ? tick * 2 : config.MinSessionTimeoutMs,
+            MaxSessionTimeoutMs = config.MaxSessionTimeoutMs == -1 ? tick * 20 : config.MaxSessionTimeoutMs,
+            MaxClientConnectionsPerHost = config.MaxClientConnectionsPerIp,
+            MaxConnections = config.MaxConnections,
+            MaxPacketBytes = config.JuteMaxBufferBytes,
+            MaxOutstandingPerConnection = Math.Max(1, config.GlobalOutstandingLimitRequests),
+            FourLetterWords = config.FourLetterWordWhitelist,
+            DataDir = config.DataDir,
+            DataLogDir = config.DataLogDir,
+            ExtendedTypesEnabled = config.ExtendedTypesEnabled,
+            ReconfigEnabled = config.ReconfigEnabled,
+            EnforceQuota = config.EnforceQuota,
+            SuperDigest = config.SuperDigest,
+            ContainerCheckIntervalMs = config.ContainerCheckIntervalMs,
+            ContainerMaxPerMinute = config.ContainerMaxPerMinute,
+            ContainerMaxNeverUsedIntervalMs = config.SystemProperties.TryGetValue("znode.container.maxNeverUsedIntervalMs", out var never)
+                && long.TryParse(never, out var neverMs) ? neverMs : 0,
+        };
+    }
 }

@@ -10,7 +10,7 @@ namespace Warden.Server.Network;
 /// Words outside the whitelist (4lw.commands.whitelist; Apache's default is srvr alone) get Apache's refusal.
 /// The answers follow Apache ZooKeeper 3.8's layout so that monitoring scripts keep working.
 /// </summary>
-public sealed class FourLetterWords(ServerCore core, Func<IReadOnlyCollection<ClientConnection>> connections, string dataDir, string dataLogDir)
+public sealed class FourLetterWords(ServerCore core, Func<IReadOnlyCollection<ClientConnection>> connections)
 {
     public const string Version = "3.8.0-warden, built on 2026-11-27 00:00 UTC";
 
@@ -47,7 +47,7 @@ public sealed class FourLetterWords(ServerCore core, Func<IReadOnlyCollection<Cl
             "cons" => await core.QueryAsync(Connections).ConfigureAwait(false),
             "conf" => Configuration(),
             "envi" => EnvironmentReport(),
-            "dirs" => $"datadir_size: {DirectorySize(dataDir)}\nlogdir_size: {DirectorySize(dataLogDir)}\n",
+            "dirs" => $"datadir_size: {DirectorySize(core.Settings.DataDir)}\nlogdir_size: {DirectorySize(core.Settings.DataLogDir)}\n",
             "wchs" => await core.QueryAsync(WatchSummary).ConfigureAwait(false),
             "mntr" => await core.QueryAsync(Monitor).ConfigureAwait(false),
             "srst" => await core.QueryAsync(() => { core.Stats.Reset(); return "Server stats reset.\n"; }).ConfigureAwait(false),
@@ -102,11 +102,17 @@ public sealed class FourLetterWords(ServerCore core, Func<IReadOnlyCollection<Cl
         return text.Append(')').ToString();
     }
 
+    /// <summary>conf: the settings a monitoring script reads, in Apache's order and spelling.</summary>
     private string Configuration()
     {
-        var text = new StringBuilder();
-        foreach (var (key, value) in core.Settings.ConfigurationForDisplay) text.Append(key).Append('=').Append(value).Append('\n');
-        return text.ToString();
+        var settings = core.Settings;
+        string dataDir = Path.Combine(core.Settings.DataDir, "version-2");
+        string logDir = Path.Combine(core.Settings.DataLogDir, "version-2");
+        return string.Create(CultureInfo.InvariantCulture,
+            $"clientPort={settings.ClientEndpoint.Port}\nsecureClientPort=-1\ndataDir={dataDir}\ndataDirSize={DirectorySize(core.Settings.DataDir)}\n" +
+            $"dataLogDir={logDir}\ndataLogSize={DirectorySize(core.Settings.DataLogDir)}\ntickTime={settings.TickTimeMs}\n" +
+            $"maxClientCnxns={settings.MaxClientConnectionsPerHost}\nminSessionTimeout={settings.MinSessionTimeoutMs}\n" +
+            $"maxSessionTimeout={settings.MaxSessionTimeoutMs}\nclientPortListenBacklog=-1\nserverId=0\n");
     }
 
     private static string EnvironmentReport()
