@@ -53,6 +53,9 @@ public sealed partial class ServerCore
 
     private long NowMs => SessionTracker.MonotonicMs(_time);
 
+    /// <summary>The wall-clock time of a moment on the loop's monotonic clock, for reports.</summary>
+    public DateTimeOffset WallClockOf(long monotonicMs) => _time.GetUtcNow().AddMilliseconds(monotonicMs - NowMs);
+
     /// <summary>The loop's clock, for connections to stamp when a request arrived.</summary>
     public long MonotonicNowMs => NowMs;
     private long WallClockMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
