@@ -122,10 +122,6 @@ public static class Dump
         {
             text.Append(CultureInfo.InvariantCulture, $"{Hex(sessionId)}, {timeoutMs}, {tree.EphemeralsOf(sessionId).Count}\n");
         }
-        if (snapshot.Digest is { Zxid: > 0 } digest)
-        {
-            text.Append(CultureInfo.InvariantCulture, $"Target zxid digest is: {digest.Zxid:x}, {digest.Digest}\n");
-        }
         text.Append(CultureInfo.InvariantCulture, $"----\nLast zxid: 0x{Math.Max(snapshot.Zxid, lastZxid):x}\n");
         return text.ToString();
     }
