@@ -36,8 +36,9 @@ public static class Txns
     public static TxnLogEntry Entry(long zxid, Txn txn, long session = Session) =>
         new(new TxnHeader(session, (int)zxid, zxid, 1_700_000_000_000 + zxid, (int)txn.Type), txn);
 
-    public static CreateTxn Create(string path, string data, bool ephemeral = false, List<Acl>? acl = null) =>
-        new(path, Encoding.UTF8.GetBytes(data), acl ?? Open, ephemeral, -1);
+    /// <summary>A create as Apache logs it: with the parent's stored cversion after the create, which makes replay idempotent.</summary>
+    public static CreateTxn Create(string path, string data, int parentCversion, bool ephemeral = false, List<Acl>? acl = null) =>
+        new(path, Encoding.UTF8.GetBytes(data), acl ?? Open, ephemeral, parentCversion);
 
     /// <summary>A varied history: every node type, data and ACL changes, a delete, a multi, a closed session.</summary>
     public static List<TxnLogEntry> History()
@@ -46,21 +47,21 @@ public static class Txns
         return
         [
             Entry(1, new CreateSessionTxn(30000)),
-            Entry(2, Create("/app", "hello")),
-            Entry(3, Create("/app/data", "v0")),
+            Entry(2, Create("/app", "hello", 1)),
+            Entry(3, Create("/app/data", "v0", 1)),
             Entry(4, new SetDataTxn("/app/data", Encoding.UTF8.GetBytes("v1"), 1)),
-            Entry(5, Create("/app/secret", "x", acl: Digest)),
+            Entry(5, Create("/app/secret", "x", 2, acl: Digest)),
             Entry(6, new SetAclTxn("/app/data", [.. Digest, .. Open], 1)),
-            Entry(7, new CreateContainerTxn("/app/container", [1, 2], Open, -1)),
-            Entry(8, new CreateTtlTxn("/app/ttl", [], Open, -1, 600000)),
-            Entry(9, Create("/app/gone", "")),
+            Entry(7, new CreateContainerTxn("/app/container", [1, 2], Open, 3)),
+            Entry(8, new CreateTtlTxn("/app/ttl", [], Open, 4, 600000)),
+            Entry(9, Create("/app/gone", "", 5)),
             Entry(10, new DeleteTxn("/app/gone")),
-            Entry(11, new MultiTxn([Create("/multi", "m"), Create("/multi/a", "1"), new SetDataTxn("/app", Encoding.UTF8.GetBytes("multi"), 1)])),
+            Entry(11, new MultiTxn([Create("/multi", "m", 2), Create("/multi/a", "1", 1), new SetDataTxn("/app", Encoding.UTF8.GetBytes("multi"), 1)])),
             Entry(12, new CreateSessionTxn(10000), other),
-            Entry(13, Create("/app/eph-closed", "e", ephemeral: true), other),
+            Entry(13, Create("/app/eph-closed", "e", 6, ephemeral: true), other),
             Entry(14, new CloseSessionTxn(["/app/eph-closed"]), other),
-            Entry(15, Create("/app/eph", "e", ephemeral: true)),
-            Entry(16, new MultiTxn([Create("/multi/b", "2"), new ErrorTxn(ErrorCode.NoNode)])),
+            Entry(15, Create("/app/eph", "e", 7, ephemeral: true)),
+            Entry(16, new MultiTxn([Create("/multi/b", "2", 2), new ErrorTxn(ErrorCode.NoNode)])),
         ];
     }
 

@@ -151,7 +151,7 @@ public sealed class TxnLogTests : IDisposable
     {
         using var writer = new TxnLogWriter(_dir.VersionDir, new TxnLogOptions { PreallocateBytes = 4096 });
         writer.Append(Txns.Entry(1, new CreateSessionTxn(1000)));
-        writer.Append(Txns.Entry(2, Txns.Create("/a", "b")));
+        writer.Append(Txns.Entry(2, Txns.Create("/a", "b", 1)));
         var result = writer.Flush();
         Assert.Equal(2, result.Entries);
         Assert.True(result.FsyncDuration > TimeSpan.Zero);
