@@ -45,6 +45,7 @@ public sealed class TxnLogReader(string logDirectory, bool repairTornTails = fal
     public IEnumerable<LoggedTxn> ReadLoggedFrom(long fromZxid)
     {
         var files = StorageFiles.LogsFrom(logDirectory, fromZxid);
+        _lastZxid = -1;
         FilesTotal = files.Count;
         FilesDone = 0;
         foreach (var (path, _) in files)

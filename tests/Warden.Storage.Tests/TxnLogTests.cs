@@ -127,6 +127,23 @@ public sealed class TxnLogTests : IDisposable
     }
 
     [Fact]
+    public void Garbage_after_the_end_marker_with_no_entry_in_it_is_cut()
+    {
+        var read = WriteHistory();
+        long end = read[^1].Offset + Txns.Bytes(read[^1].Entry).Length + 13;
+        using (var stream = new FileStream(read[^1].File, FileMode.Open, FileAccess.ReadWrite))
+        {
+            stream.Position = end + 100;
+            stream.Write([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17]);
+        }
+        var reader = new TxnLogReader(_dir.VersionDir, repairTornTails: true);
+        Assert.Equal(16, reader.ReadFrom(0).Count());
+        var tail = Assert.Single(reader.TornTails);
+        Assert.Equal((end, 16L), (tail.Offset, tail.LastGoodZxid));
+        Assert.Equal(end, new FileInfo(read[^1].File).Length);
+    }
+
+    [Fact]
     public void A_read_only_scan_reports_a_torn_tail_without_cutting_it()
     {
         var read = WriteHistory();

@@ -16,14 +16,18 @@ public sealed class ApacheInterchangeTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    [Fact]
-    public void Apache_serves_the_tree_Warden_wrote_and_Warden_reads_what_Apache_then_wrote()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Apache_serves_the_tree_Warden_wrote_and_Warden_reads_what_Apache_then_wrote(bool gzip)
     {
         ApacheServer.RequirePrerequisites();
-        var expected = WriteWardenDirectory();
+        var expected = WriteWardenDirectory(gzip);
 
         List<string> served;
-        using (var apache = ApacheServer.Start(_dir.Path, _dir.Path))
+        // Apache picks the snapshot format it writes from this setting and the one it reads from the file name.
+        string compression = gzip ? "snapshot.compression.method=gz\n" : "";
+        using (var apache = ApacheServer.Start(_dir.Path, _dir.Path, compression))
         {
             served = apache.RunKazoo(Path.Combine(AppContext.BaseDirectory, "Interop", "dump_tree.py"))
                 .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(Normalize).Order().ToList();
@@ -31,14 +35,14 @@ public sealed class ApacheInterchangeTests : IDisposable
         Assert.Equal(ClientView(expected), served);
 
         var reloaded = new Database(_dir.Path).Load();
-        Assert.EndsWith("snapshot.10", reloaded.SnapshotFile);
+        Assert.EndsWith(gzip ? "snapshot.10.gz" : "snapshot.10", reloaded.SnapshotFile);
         Assert.Empty(reloaded.TornTails);
         Assert.Equal(served, ClientView(reloaded.Tree));
         Assert.True(reloaded.LastZxid > 16, "Apache logged the kazoo session after Warden's txns");
     }
 
     /// <summary>A snapshot taken after txn 10 and the log after it, neither with digests.</summary>
-    private DataTree WriteWardenDirectory()
+    private DataTree WriteWardenDirectory(bool gzip)
     {
         var database = new Database(_dir.Path, null, new TxnLogOptions { PreallocateBytes = 64 * 1024 });
         database.Load();
@@ -47,11 +51,11 @@ public sealed class ApacheInterchangeTests : IDisposable
         foreach (var entry in history.Take(10)) writer.Append(entry);
         writer.Flush();
         var tree = Txns.Apply(history.Take(10));
-        database.TakeSnapshot(tree, new Dictionary<long, int> { [Txns.Session] = 30000 }, 10);
+        database.TakeSnapshot(tree, new Dictionary<long, int> { [Txns.Session] = 30000 }, 10, gzip);
         writer.Roll();
         foreach (var entry in history.Skip(10)) writer.Append(entry);
         writer.Flush();
-        // Without the older files Apache must use Warden's snapshot.a and log.b, not rebuild from log.1.
+        // Without the older files Apache must use Warden's snapshot.a[.gz] and log.b, not rebuild from log.1.
         File.Delete(Path.Combine(_dir.VersionDir, "snapshot.0"));
         File.Delete(Path.Combine(_dir.VersionDir, "log.1"));
         return Txns.Apply(history.Skip(10), tree);

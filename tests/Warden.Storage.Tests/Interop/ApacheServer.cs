@@ -47,14 +47,15 @@ public sealed class ApacheServer : IDisposable
         }
     }
 
-    public static ApacheServer Start(string dataDirectory, string workDirectory)
+    /// <param name="extraConfig">More zoo.cfg lines, e.g. snapshot.compression.method=gz.</param>
+    public static ApacheServer Start(string dataDirectory, string workDirectory, string extraConfig = "")
     {
         RequirePrerequisites();
         int port = FreePort();
         string config = Path.Combine(workDirectory, "zoo.cfg");
         File.WriteAllText(config,
             $"tickTime=2000\ndataDir={dataDirectory}\nclientPort={port}\nclientPortAddress=127.0.0.1\n" +
-            "admin.enableServer=false\nextendedTypesEnabled=true\npreAllocSize=64\n");
+            "admin.enableServer=false\nextendedTypesEnabled=true\npreAllocSize=64\n" + extraConfig);
         var start = new ProcessStartInfo("java")
         {
             RedirectStandardOutput = true,
