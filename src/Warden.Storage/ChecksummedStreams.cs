@@ -5,35 +5,59 @@ using Warden.Protocol;
 namespace Warden.Storage;
 
 /// <summary>
-/// Writes jute values to a stream while keeping the Adler32 of every byte written, as Apache's
-/// CheckedOutputStream does for a snapshot. Snapshots can be far larger than memory, so nothing is buffered whole.
+/// Writes jute values to a stream through its own buffer while keeping the Adler32 of every byte written, as
+/// Apache's CheckedOutputStream does for a snapshot. Snapshots can be far larger than memory, so nothing is
+/// held whole; <see cref="Complete"/> must be called to write out the last buffer.
 /// </summary>
 internal sealed class ChecksummedWriter(Stream stream)
 {
-    private readonly byte[] _scratch = new byte[8];
-    private Adler32 _checksum = new();
+    private readonly byte[] _buffer = new byte[1 << 16];
+    private int _count;
+    private Adler32 _flushed = new();
 
-    public long Checksum => _checksum.Value;
-    public long BytesWritten { get; private set; }
+    /// <summary>The Adler32 of everything written so far, buffered bytes included.</summary>
+    public long Checksum
+    {
+        get
+        {
+            var checksum = _flushed;
+            checksum.Update(_buffer.AsSpan(0, _count));
+            return checksum.Value;
+        }
+    }
+
+    public void Complete() => FlushBuffer();
+
+    private void FlushBuffer()
+    {
+        _flushed.Update(_buffer.AsSpan(0, _count));
+        stream.Write(_buffer, 0, _count);
+        _count = 0;
+    }
+
+    private Span<byte> Reserve(int size)
+    {
+        if (_count + size > _buffer.Length) FlushBuffer();
+        var span = _buffer.AsSpan(_count, size);
+        _count += size;
+        return span;
+    }
 
     public void WriteRaw(ReadOnlySpan<byte> bytes)
     {
-        _checksum.Update(bytes);
-        stream.Write(bytes);
-        BytesWritten += bytes.Length;
+        if (_count + bytes.Length > _buffer.Length) FlushBuffer();
+        if (bytes.Length >= _buffer.Length)
+        {
+            _flushed.Update(bytes);
+            stream.Write(bytes);
+            return;
+        }
+        bytes.CopyTo(Reserve(bytes.Length));
     }
 
-    public void WriteInt(int value)
-    {
-        BinaryPrimitives.WriteInt32BigEndian(_scratch, value);
-        WriteRaw(_scratch.AsSpan(0, 4));
-    }
+    public void WriteInt(int value) => BinaryPrimitives.WriteInt32BigEndian(Reserve(4), value);
 
-    public void WriteLong(long value)
-    {
-        BinaryPrimitives.WriteInt64BigEndian(_scratch, value);
-        WriteRaw(_scratch.AsSpan(0, 8));
-    }
+    public void WriteLong(long value) => BinaryPrimitives.WriteInt64BigEndian(Reserve(8), value);
 
     public void WriteBuffer(byte[]? value)
     {
@@ -48,9 +72,14 @@ internal sealed class ChecksummedWriter(Stream stream)
 
     public void WriteString(string value)
     {
-        byte[] bytes = Encoding.UTF8.GetBytes(value);
-        WriteInt(bytes.Length);
-        WriteRaw(bytes);
+        int length = Encoding.UTF8.GetByteCount(value);
+        WriteInt(length);
+        if (length <= _buffer.Length / 4)
+        {
+            Encoding.UTF8.GetBytes(value, Reserve(length));
+            return;
+        }
+        WriteRaw(Encoding.UTF8.GetBytes(value));
     }
 
     public void WriteAcls(IReadOnlyList<Acl> acls)
@@ -66,57 +95,93 @@ internal sealed class ChecksummedWriter(Stream stream)
 }
 
 /// <summary>
-/// Reads jute values from a stream while keeping the Adler32 of every byte consumed, as Apache's
-/// CheckedInputStream does. A short read is an <see cref="EndOfStreamException"/>; lengths are bounded by
-/// <paramref name="maxLength"/> so a garbled length cannot allocate gigabytes.
+/// Reads jute values from a stream through its own buffer while keeping the Adler32 of every byte consumed, as
+/// Apache's CheckedInputStream does. A short read is an <see cref="EndOfStreamException"/>; lengths are bounded
+/// by <paramref name="maxLength"/> so a garbled length cannot allocate gigabytes.
 /// </summary>
 internal sealed class ChecksummedReader(Stream stream, int maxLength)
 {
     private static readonly UTF8Encoding Strict = new(false, true);
-    private readonly byte[] _scratch = new byte[8];
+    private readonly byte[] _buffer = new byte[1 << 16];
+    private int _position;
+    private int _length;
+
+    // Bytes of the buffer before this index are already in _checksum.
+    private int _checksummedUpTo;
     private Adler32 _checksum = new();
 
-    public long Checksum => _checksum.Value;
-    public long BytesRead { get; private set; }
-
-    private void Fill(Span<byte> target)
+    /// <summary>The Adler32 of every byte consumed so far.</summary>
+    public long Checksum
     {
-        stream.ReadExactly(target);
-        _checksum.Update(target);
-        BytesRead += target.Length;
+        get
+        {
+            var checksum = _checksum;
+            checksum.Update(_buffer.AsSpan(_checksummedUpTo, _position - _checksummedUpTo));
+            return checksum.Value;
+        }
+    }
+
+    /// <summary>Moves unconsumed bytes to the front and reads until <paramref name="needed"/> are buffered or the stream ends.</summary>
+    private int Fill(int needed)
+    {
+        _checksum.Update(_buffer.AsSpan(_checksummedUpTo, _position - _checksummedUpTo));
+        int remaining = _length - _position;
+        _buffer.AsSpan(_position, remaining).CopyTo(_buffer);
+        _position = 0;
+        _checksummedUpTo = 0;
+        _length = remaining;
+        while (_length < needed)
+        {
+            int got = stream.Read(_buffer, _length, _buffer.Length - _length);
+            if (got == 0) break;
+            _length += got;
+        }
+        return _length;
+    }
+
+    private ReadOnlySpan<byte> Take(int size)
+    {
+        if (_length - _position < size && Fill(size) < size) throw new EndOfStreamException("snapshot ends early");
+        var span = _buffer.AsSpan(_position, size);
+        _position += size;
+        return span;
     }
 
     /// <summary>Reads a long, or returns false when the stream ends cleanly before it (an optional section).</summary>
     public bool TryReadLong(out long value)
     {
-        int got = stream.ReadAtLeast(_scratch.AsSpan(0, 8), 8, throwOnEndOfStream: false);
         value = 0;
-        if (got == 0) return false;
-        if (got < 8) throw new EndOfStreamException("snapshot ends inside its digest section");
-        _checksum.Update(_scratch.AsSpan(0, 8));
-        BytesRead += 8;
-        value = BinaryPrimitives.ReadInt64BigEndian(_scratch);
+        if (_length - _position < 8)
+        {
+            int available = Fill(8);
+            if (available == 0) return false;
+            if (available < 8) throw new EndOfStreamException("snapshot ends inside its digest section");
+        }
+        value = BinaryPrimitives.ReadInt64BigEndian(Take(8));
         return true;
     }
 
-    public int ReadInt()
-    {
-        Fill(_scratch.AsSpan(0, 4));
-        return BinaryPrimitives.ReadInt32BigEndian(_scratch);
-    }
+    public int ReadInt() => BinaryPrimitives.ReadInt32BigEndian(Take(4));
 
-    public long ReadLong()
-    {
-        Fill(_scratch.AsSpan(0, 8));
-        return BinaryPrimitives.ReadInt64BigEndian(_scratch);
-    }
+    public long ReadLong() => BinaryPrimitives.ReadInt64BigEndian(Take(8));
 
     public byte[]? ReadBuffer()
     {
         int length = ReadLength("buffer");
         if (length < 0) return null;
         var bytes = new byte[length];
-        Fill(bytes);
+        if (length <= _buffer.Length)
+        {
+            Take(length).CopyTo(bytes);
+            return bytes;
+        }
+        // Larger than the buffer: copy what is buffered, then read the rest straight from the stream.
+        int buffered = _length - _position;
+        Take(buffered).CopyTo(bytes);
+        _checksum.Update(_buffer.AsSpan(_checksummedUpTo, _position - _checksummedUpTo));
+        _checksummedUpTo = _position;
+        stream.ReadExactly(bytes.AsSpan(buffered));
+        _checksum.Update(bytes.AsSpan(buffered));
         return bytes;
     }
 
@@ -124,11 +189,10 @@ internal sealed class ChecksummedReader(Stream stream, int maxLength)
     {
         int length = ReadLength("string");
         if (length < 0) throw new InvalidDataException("a null string where a path was expected");
-        var bytes = length <= 256 ? stackalloc byte[length] : new byte[length];
-        Fill(bytes);
+        if (length > _buffer.Length) throw new InvalidDataException($"a string of {length} bytes is too long for a path");
         try
         {
-            return Strict.GetString(bytes);
+            return Strict.GetString(Take(length));
         }
         catch (DecoderFallbackException)
         {

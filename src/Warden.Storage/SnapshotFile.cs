@@ -172,6 +172,7 @@ public static class SnapshotFile
         writer.WriteString(EndPath);
         writer.WriteLong(writer.Checksum);
         writer.WriteString(EndPath);
+        writer.Complete();
     }
 
     /// <summary>Gives each distinct ACL list an id from 1, as Apache's ACL cache does, and writes the cache.</summary>

@@ -30,6 +30,22 @@ public sealed class SnapshotAndDatabaseTests : IDisposable
         Assert.Empty(Directory.GetFiles(_dir.VersionDir, "tmp.*"));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Data_larger_than_the_stream_buffers_reads_back_equal(bool gzip)
+    {
+        var big = new byte[300_000];
+        new Random(4).NextBytes(big);
+        var history = Txns.History();
+        history.Add(Txns.Entry(17, new CreateTxn("/big", big, Txns.Open, false, 3)));
+        history.Add(Txns.Entry(18, new CreateTxn("/small-after-big", [7], Txns.Open, false, 4)));
+        var tree = Txns.Apply(history);
+        var snapshot = SnapshotFile.Read(SnapshotStore.Write(_dir.VersionDir, tree, Sessions, 18, gzip));
+        Assert.Equal(big, snapshot.Tree.GetNode("/big")!.Data);
+        Assert.Equal(Txns.Describe(tree), Txns.Describe(snapshot.Tree));
+    }
+
     [Fact]
     public void A_snapshot_with_a_bad_seal_falls_back_to_the_older_one()
     {
