@@ -46,7 +46,17 @@ public static class ServerCommand
             return 1;
         }
         var settings = ServerSettings.From(config);
-        await using var server = new WardenServer(settings, log);
+        WardenServer opened;
+        try
+        {
+            opened = new WardenServer(settings, log);
+        }
+        catch (Exception e) when (e is Warden.Storage.TxnLogCorruptException or InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"warden: cannot load the data in {settings.DataDir}: {e.Message}");
+            return 1;
+        }
+        await using var server = opened;
         try
         {
             await server.StartAsync();
@@ -63,7 +73,12 @@ public static class ServerCommand
         }
         var stopped = new TaskCompletionSource();
         using var registration = cancellation.Register(() => stopped.TrySetResult());
-        await stopped.Task;
+        if (await Task.WhenAny(stopped.Task, server.Failed) == server.Failed)
+        {
+            var failure = await server.Failed;
+            Console.Error.WriteLine($"warden: stopping because the txn log in {settings.DataLogDir} cannot be written: {failure.Message}; free space or fix permissions there, then restart (nothing unacknowledged was reported as written)");
+            return 1;
+        }
         log.LogInformation("Shutting down");
         return 0;
     }

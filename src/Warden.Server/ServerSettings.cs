@@ -47,6 +47,24 @@ public sealed record ServerSettings
     public long ContainerMaxNeverUsedIntervalMs { get; init; }
     public string? SuperDigest { get; init; }
 
+    /// <summary>Keep the tree in a txn log and snapshots under DataDir/DataLogDir; off only for in-memory tests.</summary>
+    public bool Persistent { get; init; } = true;
+
+    /// <summary>Txns between snapshots, about (Apache randomises between half and all of it).</summary>
+    public int SnapCountTxns { get; init; } = 100_000;
+
+    /// <summary>The txn log grows in steps of this many bytes (preAllocSize, given in KB in zoo.cfg).</summary>
+    public long PreAllocateBytes { get; init; } = 64L * 1024 * 1024;
+
+    /// <summary>Wait for the disk on every log flush (forceSync=yes).</summary>
+    public bool ForceSync { get; init; } = true;
+
+    /// <summary>Snapshots autopurge keeps (autopurge.snapRetainCount, at least 3).</summary>
+    public int SnapRetainCount { get; init; } = 3;
+
+    /// <summary>Hours between autopurge runs; 0 turns it off (autopurge.purgeInterval).</summary>
+    public int PurgeIntervalHours { get; init; }
+
     /// <summary>Client connections the whole server takes; 0 means no limit (zookeeper.maxCnxns).</summary>
     public int MaxConnections { get; init; }
 
@@ -67,6 +85,11 @@ public sealed record ServerSettings
             MaxSessionTimeoutMs = config.MaxSessionTimeoutMs == -1 ? tick * 20 : config.MaxSessionTimeoutMs,
             MaxClientConnectionsPerHost = config.MaxClientConnectionsPerIp,
             MaxConnections = config.MaxConnections,
+            SnapCountTxns = config.SnapCountTxns,
+            PreAllocateBytes = config.PreAllocSizeKb * 1024,
+            ForceSync = config.ForceSync,
+            SnapRetainCount = config.SnapRetainCount,
+            PurgeIntervalHours = config.PurgeIntervalHours,
             MaxPacketBytes = config.JuteMaxBufferBytes,
             MaxOutstandingPerConnection = Math.Max(1, config.GlobalOutstandingLimitRequests),
             FourLetterWords = config.FourLetterWordWhitelist,

@@ -23,14 +23,31 @@ public sealed class WardenServer : IAsyncDisposable
     private Task? _clock;
     private Task? _containers;
 
+    private readonly Persistence? _persistence;
+    private readonly TaskCompletionSource<Exception> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task? _purge;
+
     public WardenServer(ServerSettings settings, ILogger log, TimeProvider? time = null, IReplicator? replicator = null, DataTree? tree = null)
     {
         _settings = settings;
         _log = log;
         _time = time ?? TimeProvider.System;
+        if (replicator is null && tree is null && settings.Persistent)
+        {
+            _persistence = Persistence.Open(settings, log);
+            tree = _persistence.Loaded.Tree;
+            var logReplicator = _persistence.Replicator;
+            logReplicator.SnapshotDue += () => _ = _persistence.TakeSnapshotAsync(Core!);
+            logReplicator.Failed += e => _failed.TrySetResult(e);
+            replicator = logReplicator;
+        }
         _replicator = replicator ?? new InMemoryReplicator();
         Core = new ServerCore(settings, _replicator, _time, log, tree);
+        if (_persistence is not null) Core.RestoreSessions(_persistence.Loaded.SessionTimeoutsMs);
     }
+
+    /// <summary>Completes when the server can no longer make writes durable; the host should stop.</summary>
+    public Task<Exception> Failed => _failed.Task;
 
     public ServerCore Core { get; }
     public System.Net.IPEndPoint LocalEndPoint => _listener?.LocalEndPoint ?? throw new InvalidOperationException("the server is not started");
@@ -42,6 +59,7 @@ public sealed class WardenServer : IAsyncDisposable
             TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
         _clock = RunClockAsync(_stopping.Token);
         _containers = RunContainerManagerAsync(_stopping.Token);
+        if (_persistence is not null && _settings.PurgeIntervalHours > 0) _purge = RunPurgeAsync(_persistence, _stopping.Token);
         _listener.Start();
         _log.LogInformation("Warden is serving clients on {Endpoint} (standalone, tickTime={TickTimeMs}ms)",
             _listener.LocalEndPoint, _settings.TickTimeMs);
@@ -86,6 +104,22 @@ public sealed class WardenServer : IAsyncDisposable
         }
     }
 
+    private async Task RunPurgeAsync(Persistence persistence, CancellationToken cancellation)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromHours(_settings.PurgeIntervalHours), _time);
+        try
+        {
+            do
+            {
+                await Task.Run(persistence.Purge, cancellation).ConfigureAwait(false);
+            }
+            while (await timer.WaitForNextTickAsync(cancellation).ConfigureAwait(false));
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_listener is not null) await _listener.DisposeAsync().ConfigureAwait(false);
@@ -94,6 +128,7 @@ public sealed class WardenServer : IAsyncDisposable
         if (_loop is not null) await _loop.ConfigureAwait(false);
         if (_clock is not null) await _clock.ConfigureAwait(false);
         if (_containers is not null) await _containers.ConfigureAwait(false);
+        if (_purge is not null) await _purge.ConfigureAwait(false);
         await _replicator.DisposeAsync().ConfigureAwait(false);
     }
 }

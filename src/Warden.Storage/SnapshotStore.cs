@@ -15,7 +15,17 @@ public static class SnapshotStore
     /// name starts with "tmp." so Apache, which parses any name starting "snapshot.", never takes it for one.
     /// </summary>
     public static string Write(string snapshotDirectory, DataTree tree, IReadOnlyDictionary<long, int> sessionTimeoutsMs,
-        long zxid, bool gzip = false)
+        long zxid, bool gzip = false) =>
+        WriteDurably(snapshotDirectory, zxid, gzip, stream => SnapshotFile.Write(stream, tree, sessionTimeoutsMs));
+
+    /// <summary>
+    /// Writes a snapshot already serialized (by <see cref="SnapshotFile.Write"/> into memory), so that the
+    /// server can capture the tree quickly on its own thread and leave the disk work to another.
+    /// </summary>
+    public static string Write(string snapshotDirectory, ReadOnlyMemory<byte> serialized, long zxid, bool gzip = false) =>
+        WriteDurably(snapshotDirectory, zxid, gzip, stream => stream.Write(serialized.Span));
+
+    private static string WriteDurably(string snapshotDirectory, long zxid, bool gzip, Action<Stream> writeBody)
     {
         Directory.CreateDirectory(snapshotDirectory);
         string name = StorageFiles.SnapshotName(zxid) + (gzip ? ".gz" : "");
@@ -29,11 +39,11 @@ public static class SnapshotStore
                 {
                     using var compressed = new GZipStream(file, CompressionLevel.Fastest, leaveOpen: true);
                     using var buffered = new BufferedStream(compressed, 1 << 16);
-                    SnapshotFile.Write(buffered, tree, sessionTimeoutsMs);
+                    writeBody(buffered);
                 }
                 else
                 {
-                    SnapshotFile.Write(file, tree, sessionTimeoutsMs);
+                    writeBody(file);
                 }
                 file.Flush(flushToDisk: true);
             }

@@ -60,6 +60,12 @@ public sealed partial class ServerCore
     public long MonotonicNowMs => NowMs;
     private long WallClockMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
+    /// <summary>Sessions recovered from disk: they expire unless their clients come back in time.</summary>
+    public void RestoreSessions(IReadOnlyDictionary<long, int> sessionTimeoutsMs)
+    {
+        foreach (var (sessionId, timeoutMs) in sessionTimeoutsMs) Sessions.Add(sessionId, timeoutMs, NowMs);
+    }
+
     public void Post(WorkItem item)
     {
         if (!_work.Writer.TryWrite(item)) _log.LogDebug("work item dropped after shutdown: {Item}", item.GetType().Name);
