@@ -8,4 +8,7 @@ var properties = SystemPropertyArguments.Extract(args, out var rest);
 
 var root = new RootCommand("Warden: a ZooKeeper-compatible coordination service.");
 root.Subcommands.Add(ServerCommand.Create(properties));
+root.Subcommands.Add(DataCommands.Log());
+root.Subcommands.Add(DataCommands.Snapshot());
+root.Subcommands.Add(DataCommands.Purge());
 return await root.Parse(rest.ToArray()).InvokeAsync();
