@@ -156,6 +156,20 @@ public sealed class TxnLogTests : IDisposable
     }
 
     [Fact]
+    public void The_dump_of_a_Warden_log_lists_each_txn_and_reports_a_torn_tail_without_cutting_it()
+    {
+        var read = WriteHistory();
+        ZeroFrom(read[^1].File, read[^1].Offset + 20);
+        long length = new FileInfo(read[^1].File).Length;
+        var lines = Dump.Log(read[0].File).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("2023-11-14T22:13:20.001Z session 0x1000000abcd0000 cxid 0x1 zxid 0x1 createSession 30000", lines[1]);
+        Assert.Equal("2023-11-14T22:13:20.010Z session 0x1000000abcd0000 cxid 0xa zxid 0xa delete /app/gone", lines[10]);
+        Assert.StartsWith("found a damaged tail", lines[^2]);
+        Assert.Equal("EOF reached after 15 txns.", lines[^1]);
+        Assert.Equal(length, new FileInfo(read[^1].File).Length);
+    }
+
+    [Fact]
     public void Appends_must_rise_in_zxid()
     {
         using var writer = new TxnLogWriter(_dir.VersionDir, SmallFiles);
