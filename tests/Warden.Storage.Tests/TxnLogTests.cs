@@ -73,6 +73,21 @@ public sealed class TxnLogTests : IDisposable
     }
 
     [Fact]
+    public void A_file_whose_only_entry_is_torn_is_removed_so_the_writer_can_reuse_its_name()
+    {
+        var read = WriteHistory(rollAfter: 15);
+        Assert.Equal("log.10", Path.GetFileName(read[^1].File));
+        ZeroFrom(read[^1].File, read[^1].Offset + 5);
+        var reader = new TxnLogReader(_dir.VersionDir, repairTornTails: true);
+        Assert.Equal(15, reader.ReadFrom(0).Count());
+        Assert.False(File.Exists(read[^1].File));
+        using var writer = new TxnLogWriter(_dir.VersionDir, SmallFiles);
+        writer.Append(Txns.Entry(16, new CreateSessionTxn(1000)));
+        writer.Flush();
+        Assert.Equal(16, new TxnLogReader(_dir.VersionDir).ReadFrom(0).Count());
+    }
+
+    [Fact]
     public void A_flipped_byte_in_the_last_entry_is_cut()
     {
         var read = WriteHistory();
