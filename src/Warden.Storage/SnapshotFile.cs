@@ -40,10 +40,14 @@ public static class SnapshotFile
 
     private const string EndPath = "/";
 
-    /// <summary>Longest buffer or string accepted while reading, so a garbled length cannot exhaust memory.</summary>
-    public static int MaxFieldBytes { get; set; } = 64 * 1024 * 1024;
+    /// <summary>
+    /// Longest node data accepted while reading, so a garbled length cannot exhaust memory. Far above any
+    /// jute.maxbuffer a server would run with; Apache has no such bound.
+    /// </summary>
+    public const int DefaultMaxFieldBytes = 256 * 1024 * 1024;
 
-    public static Snapshot Read(string path, Action<long>? onNodesRead = null)
+    /// <summary>Reads a whole snapshot; any damage is an <see cref="InvalidDataException"/> naming the file.</summary>
+    public static Snapshot Read(string path, Action<long>? onNodesRead = null, int maxFieldBytes = DefaultMaxFieldBytes)
     {
         long zxid = StorageFiles.ZxidFromName(Path.GetFileName(path), StorageFiles.SnapshotPrefix);
         if (zxid < 0) throw new InvalidDataException($"{path} is not named snapshot.<hex zxid>");
@@ -51,7 +55,7 @@ public static class SnapshotFile
         using var stream = OpenForRead(path, file);
         try
         {
-            return Read(stream, path, zxid, onNodesRead);
+            return Read(stream, path, zxid, onNodesRead, maxFieldBytes);
         }
         catch (Exception e) when (e is EndOfStreamException or InvalidDataException or JuteException)
         {
@@ -66,9 +70,9 @@ public static class SnapshotFile
         _ => file,
     };
 
-    private static Snapshot Read(Stream stream, string path, long zxid, Action<long>? onNodesRead)
+    private static Snapshot Read(Stream stream, string path, long zxid, Action<long>? onNodesRead, int maxFieldBytes)
     {
-        var reader = new ChecksummedReader(stream, MaxFieldBytes);
+        var reader = new ChecksummedReader(stream, maxFieldBytes);
         ReadFileHeader(reader);
         var sessions = ReadSessions(reader);
         var acls = ReadAclCache(reader);

@@ -33,15 +33,16 @@ public sealed class SnapshotAndDatabaseTests : IDisposable
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public void Data_larger_than_the_stream_buffers_reads_back_equal(bool gzip)
+    public void Data_and_paths_larger_than_the_stream_buffers_read_back_equal(bool gzip)
     {
         var big = new byte[300_000];
         new Random(4).NextBytes(big);
         var history = Txns.History();
         history.Add(Txns.Entry(17, new CreateTxn("/big", big, Txns.Open, false, 3)));
         history.Add(Txns.Entry(18, new CreateTxn("/small-after-big", [7], Txns.Open, false, 4)));
+        history.Add(Txns.Entry(19, new CreateTxn("/" + new string('p', 100_000), [8], Txns.Open, false, 5)));
         var tree = Txns.Apply(history);
-        var snapshot = SnapshotFile.Read(SnapshotStore.Write(_dir.VersionDir, tree, Sessions, 18, gzip));
+        var snapshot = SnapshotFile.Read(SnapshotStore.Write(_dir.VersionDir, tree, Sessions, 19, gzip));
         Assert.Equal(big, snapshot.Tree.GetNode("/big")!.Data);
         Assert.Equal(Txns.Describe(tree), Txns.Describe(snapshot.Tree));
     }
