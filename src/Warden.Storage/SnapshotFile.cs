@@ -158,8 +158,15 @@ public static class SnapshotFile
         }
     }
 
-    /// <summary>Writes a snapshot body to a stream. The tree must not change while this runs.</summary>
-    public static void Write(Stream stream, DataTree tree, IReadOnlyDictionary<long, int> sessionTimeoutsMs)
+    /// <summary>Writes a snapshot body to a stream straight from the tree, which must not change meanwhile.</summary>
+    public static void Write(Stream stream, DataTree tree, IReadOnlyDictionary<long, int> sessionTimeoutsMs) =>
+        Write(stream, sessionTimeoutsMs, () => tree.PreOrder().Select(NodeImage.Of));
+
+    /// <summary>Writes a snapshot body from an image captured earlier; safe on any thread.</summary>
+    public static void Write(Stream stream, SnapshotImage image) => Write(stream, image.SessionTimeoutsMs, () => image.Nodes);
+
+    /// <summary>Nodes are walked twice: once to build the ACL cache that precedes them, once to write them.</summary>
+    private static void Write(Stream stream, IReadOnlyDictionary<long, int> sessionTimeoutsMs, Func<IEnumerable<NodeImage>> nodes)
     {
         var writer = new ChecksummedWriter(stream);
         writer.WriteInt(StorageFiles.SnapshotMagic);
@@ -171,8 +178,8 @@ public static class SnapshotFile
             writer.WriteLong(sessionId);
             writer.WriteInt(timeoutMs);
         }
-        var aclRefs = WriteAclCache(writer, tree);
-        foreach (var (path, node) in tree.PreOrder()) WriteNode(writer, path == "/" ? "" : path, node, aclRefs[node.Acl]);
+        var aclRefs = WriteAclCache(writer, nodes());
+        foreach (var node in nodes()) WriteNode(writer, node, aclRefs[node.Acl]);
         writer.WriteString(EndPath);
         writer.WriteLong(writer.Checksum);
         writer.WriteString(EndPath);
@@ -180,10 +187,10 @@ public static class SnapshotFile
     }
 
     /// <summary>Gives each distinct ACL list an id from 1, as Apache's ACL cache does, and writes the cache.</summary>
-    private static Dictionary<IReadOnlyList<Acl>, long> WriteAclCache(ChecksummedWriter writer, DataTree tree)
+    private static Dictionary<IReadOnlyList<Acl>, long> WriteAclCache(ChecksummedWriter writer, IEnumerable<NodeImage> nodes)
     {
         var aclRefs = new Dictionary<IReadOnlyList<Acl>, long>(AclListComparer.Instance);
-        foreach (var (_, node) in tree.PreOrder())
+        foreach (var node in nodes)
         {
             if (!aclRefs.ContainsKey(node.Acl)) aclRefs[node.Acl] = aclRefs.Count + 1;
         }
@@ -196,9 +203,10 @@ public static class SnapshotFile
         return aclRefs;
     }
 
-    private static void WriteNode(ChecksummedWriter writer, string path, DataNode node, long aclRef)
+    private static void WriteNode(ChecksummedWriter writer, NodeImage node, long aclRef)
     {
-        writer.WriteString(path);
+        // Apache stores the root as "" so that its children's paths are "" + "/" + name.
+        writer.WriteString(node.Path == "/" ? "" : node.Path);
         writer.WriteBuffer(node.Data);
         writer.WriteLong(aclRef);
         writer.WriteLong(node.Czxid);

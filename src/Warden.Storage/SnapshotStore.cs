@@ -15,7 +15,14 @@ public static class SnapshotStore
     /// name starts with "tmp." so Apache, which parses any name starting "snapshot.", never takes it for one.
     /// </summary>
     public static string Write(string snapshotDirectory, DataTree tree, IReadOnlyDictionary<long, int> sessionTimeoutsMs,
-        long zxid, bool gzip = false)
+        long zxid, bool gzip = false) =>
+        Write(snapshotDirectory, zxid, gzip, stream => SnapshotFile.Write(stream, tree, sessionTimeoutsMs));
+
+    /// <summary>Writes a captured image durably, as above; meant for a thread other than the tree's owner.</summary>
+    public static string Write(string snapshotDirectory, SnapshotImage image, bool gzip = false) =>
+        Write(snapshotDirectory, image.Zxid, gzip, stream => SnapshotFile.Write(stream, image));
+
+    private static string Write(string snapshotDirectory, long zxid, bool gzip, Action<Stream> writeBody)
     {
         Directory.CreateDirectory(snapshotDirectory);
         string name = StorageFiles.SnapshotName(zxid) + (gzip ? ".gz" : "");
@@ -29,11 +36,11 @@ public static class SnapshotStore
                 {
                     using var compressed = new GZipStream(file, CompressionLevel.Fastest, leaveOpen: true);
                     using var buffered = new BufferedStream(compressed, 1 << 16);
-                    SnapshotFile.Write(buffered, tree, sessionTimeoutsMs);
+                    writeBody(buffered);
                 }
                 else
                 {
-                    SnapshotFile.Write(file, tree, sessionTimeoutsMs);
+                    writeBody(file);
                 }
                 file.Flush(flushToDisk: true);
             }

@@ -48,6 +48,23 @@ public sealed class SnapshotAndDatabaseTests : IDisposable
     }
 
     [Fact]
+    public void An_image_captured_before_more_txns_writes_the_tree_as_it_was()
+    {
+        var history = Txns.History();
+        var tree = Txns.Apply(history.Take(11));
+        var before = Txns.Describe(tree);
+        var image = SnapshotImage.Capture(tree, Sessions, 11);
+        Txns.Apply(history.Skip(11), tree);
+        Assert.NotEqual(before, Txns.Describe(tree));
+
+        string file = new Database(_dir.Path).TakeSnapshot(image, gzip: true);
+        var snapshot = SnapshotFile.Read(file);
+        Assert.Equal(11, snapshot.Zxid);
+        Assert.Equal(before, Txns.Describe(snapshot.Tree));
+        Assert.Equal(Sessions, snapshot.SessionTimeoutsMs);
+    }
+
+    [Fact]
     public void A_snapshot_with_a_bad_seal_falls_back_to_the_older_one()
     {
         var history = Txns.History();
