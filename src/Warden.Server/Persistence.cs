@@ -56,18 +56,12 @@ public sealed class Persistence
         try
         {
             var started = Stopwatch.StartNew();
-            var (content, zxid) = await core.QueryAsync(() =>
-            {
-                var memory = new MemoryStream();
-                var sessions = core.Sessions.Sessions.ToDictionary(s => s.Id, s => s.TimeoutMs);
-                SnapshotFile.Write(memory, core.Tree, sessions);
-                return (memory, core.Tree.LastProcessedZxid);
-            }).ConfigureAwait(false);
+            var image = await core.QueryAsync(() => SnapshotImage.Capture(core.Tree,
+                core.Sessions.Sessions.ToDictionary(s => s.Id, s => s.TimeoutMs), core.Tree.LastProcessedZxid)).ConfigureAwait(false);
             long captureMs = started.ElapsedMilliseconds;
-            string file = await Task.Run(() => SnapshotStore.Write(_database.SnapshotDirectory,
-                content.GetBuffer().AsMemory(0, (int)content.Length), zxid)).ConfigureAwait(false);
-            _log.LogInformation("Snapshot {File} taken: {Bytes} bytes, tree captured in {CaptureMs} ms, written in {TotalMs} ms",
-                Path.GetFileName(file), content.Length, captureMs, started.ElapsedMilliseconds);
+            string file = await Task.Run(() => SnapshotStore.Write(_database.SnapshotDirectory, image)).ConfigureAwait(false);
+            _log.LogInformation("Snapshot {File} taken: {Nodes} znodes, tree captured in {CaptureMs} ms, written in {TotalMs} ms",
+                Path.GetFileName(file), image.Nodes.Count, captureMs, started.ElapsedMilliseconds);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

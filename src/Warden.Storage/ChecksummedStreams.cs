@@ -168,7 +168,11 @@ internal sealed class ChecksummedReader(Stream stream, int maxLength)
     public byte[]? ReadBuffer()
     {
         int length = ReadLength("buffer");
-        if (length < 0) return null;
+        return length < 0 ? null : ReadBytes(length);
+    }
+
+    private byte[] ReadBytes(int length)
+    {
         var bytes = new byte[length];
         if (length <= _buffer.Length)
         {
@@ -189,10 +193,9 @@ internal sealed class ChecksummedReader(Stream stream, int maxLength)
     {
         int length = ReadLength("string");
         if (length < 0) throw new InvalidDataException("a null string where a path was expected");
-        if (length > _buffer.Length) throw new InvalidDataException($"a string of {length} bytes is too long for a path");
         try
         {
-            return Strict.GetString(Take(length));
+            return length <= _buffer.Length ? Strict.GetString(Take(length)) : Strict.GetString(ReadBytes(length));
         }
         catch (DecoderFallbackException)
         {

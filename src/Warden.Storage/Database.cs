@@ -152,6 +152,9 @@ public sealed class Database
     public string TakeSnapshot(DataTree tree, IReadOnlyDictionary<long, int> sessionTimeoutsMs, long lastZxid, bool gzip = false) =>
         SnapshotStore.Write(SnapshotDirectory, tree, sessionTimeoutsMs, lastZxid, gzip);
 
+    /// <summary>Writes a snapshot from an image captured on the tree's thread; the tree may change meanwhile.</summary>
+    public string TakeSnapshot(SnapshotImage image, bool gzip = false) => SnapshotStore.Write(SnapshotDirectory, image, gzip);
+
     /// <summary>Keeps the newest <paramref name="retainSnapshots"/> snapshots (at least 3) and the logs they need.</summary>
     public PurgeResult Purge(int retainSnapshots = 3) => Purger.Purge(SnapshotDirectory, LogDirectory, retainSnapshots);
 }

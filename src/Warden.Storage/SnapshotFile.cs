@@ -40,10 +40,14 @@ public static class SnapshotFile
 
     private const string EndPath = "/";
 
-    /// <summary>Longest buffer or string accepted while reading, so a garbled length cannot exhaust memory.</summary>
-    public static int MaxFieldBytes { get; set; } = 64 * 1024 * 1024;
+    /// <summary>
+    /// Longest node data accepted while reading, so a garbled length cannot exhaust memory. Far above any
+    /// jute.maxbuffer a server would run with; Apache has no such bound.
+    /// </summary>
+    public const int DefaultMaxFieldBytes = 256 * 1024 * 1024;
 
-    public static Snapshot Read(string path, Action<long>? onNodesRead = null)
+    /// <summary>Reads a whole snapshot; any damage is an <see cref="InvalidDataException"/> naming the file.</summary>
+    public static Snapshot Read(string path, Action<long>? onNodesRead = null, int maxFieldBytes = DefaultMaxFieldBytes)
     {
         long zxid = StorageFiles.ZxidFromName(Path.GetFileName(path), StorageFiles.SnapshotPrefix);
         if (zxid < 0) throw new InvalidDataException($"{path} is not named snapshot.<hex zxid>");
@@ -51,7 +55,7 @@ public static class SnapshotFile
         using var stream = OpenForRead(path, file);
         try
         {
-            return Read(stream, path, zxid, onNodesRead);
+            return Read(stream, path, zxid, onNodesRead, maxFieldBytes);
         }
         catch (Exception e) when (e is EndOfStreamException or InvalidDataException or JuteException)
         {
@@ -66,9 +70,9 @@ public static class SnapshotFile
         _ => file,
     };
 
-    private static Snapshot Read(Stream stream, string path, long zxid, Action<long>? onNodesRead)
+    private static Snapshot Read(Stream stream, string path, long zxid, Action<long>? onNodesRead, int maxFieldBytes)
     {
-        var reader = new ChecksummedReader(stream, MaxFieldBytes);
+        var reader = new ChecksummedReader(stream, maxFieldBytes);
         ReadFileHeader(reader);
         var sessions = ReadSessions(reader);
         var acls = ReadAclCache(reader);
@@ -154,8 +158,15 @@ public static class SnapshotFile
         }
     }
 
-    /// <summary>Writes a snapshot body to a stream. The tree must not change while this runs.</summary>
-    public static void Write(Stream stream, DataTree tree, IReadOnlyDictionary<long, int> sessionTimeoutsMs)
+    /// <summary>Writes a snapshot body to a stream straight from the tree, which must not change meanwhile.</summary>
+    public static void Write(Stream stream, DataTree tree, IReadOnlyDictionary<long, int> sessionTimeoutsMs) =>
+        Write(stream, sessionTimeoutsMs, () => tree.PreOrder().Select(NodeImage.Of));
+
+    /// <summary>Writes a snapshot body from an image captured earlier; safe on any thread.</summary>
+    public static void Write(Stream stream, SnapshotImage image) => Write(stream, image.SessionTimeoutsMs, () => image.Nodes);
+
+    /// <summary>Nodes are walked twice: once to build the ACL cache that precedes them, once to write them.</summary>
+    private static void Write(Stream stream, IReadOnlyDictionary<long, int> sessionTimeoutsMs, Func<IEnumerable<NodeImage>> nodes)
     {
         var writer = new ChecksummedWriter(stream);
         writer.WriteInt(StorageFiles.SnapshotMagic);
@@ -167,8 +178,8 @@ public static class SnapshotFile
             writer.WriteLong(sessionId);
             writer.WriteInt(timeoutMs);
         }
-        var aclRefs = WriteAclCache(writer, tree);
-        foreach (var (path, node) in tree.PreOrder()) WriteNode(writer, path == "/" ? "" : path, node, aclRefs[node.Acl]);
+        var aclRefs = WriteAclCache(writer, nodes());
+        foreach (var node in nodes()) WriteNode(writer, node, aclRefs[node.Acl]);
         writer.WriteString(EndPath);
         writer.WriteLong(writer.Checksum);
         writer.WriteString(EndPath);
@@ -176,10 +187,10 @@ public static class SnapshotFile
     }
 
     /// <summary>Gives each distinct ACL list an id from 1, as Apache's ACL cache does, and writes the cache.</summary>
-    private static Dictionary<IReadOnlyList<Acl>, long> WriteAclCache(ChecksummedWriter writer, DataTree tree)
+    private static Dictionary<IReadOnlyList<Acl>, long> WriteAclCache(ChecksummedWriter writer, IEnumerable<NodeImage> nodes)
     {
         var aclRefs = new Dictionary<IReadOnlyList<Acl>, long>(AclListComparer.Instance);
-        foreach (var (_, node) in tree.PreOrder())
+        foreach (var node in nodes)
         {
             if (!aclRefs.ContainsKey(node.Acl)) aclRefs[node.Acl] = aclRefs.Count + 1;
         }
@@ -192,9 +203,10 @@ public static class SnapshotFile
         return aclRefs;
     }
 
-    private static void WriteNode(ChecksummedWriter writer, string path, DataNode node, long aclRef)
+    private static void WriteNode(ChecksummedWriter writer, NodeImage node, long aclRef)
     {
-        writer.WriteString(path);
+        // Apache stores the root as "" so that its children's paths are "" + "/" + name.
+        writer.WriteString(node.Path == "/" ? "" : node.Path);
         writer.WriteBuffer(node.Data);
         writer.WriteLong(aclRef);
         writer.WriteLong(node.Czxid);

@@ -16,16 +16,13 @@ public static class SnapshotStore
     /// </summary>
     public static string Write(string snapshotDirectory, DataTree tree, IReadOnlyDictionary<long, int> sessionTimeoutsMs,
         long zxid, bool gzip = false) =>
-        WriteDurably(snapshotDirectory, zxid, gzip, stream => SnapshotFile.Write(stream, tree, sessionTimeoutsMs));
+        Write(snapshotDirectory, zxid, gzip, stream => SnapshotFile.Write(stream, tree, sessionTimeoutsMs));
 
-    /// <summary>
-    /// Writes a snapshot already serialized (by <see cref="SnapshotFile.Write"/> into memory), so that the
-    /// server can capture the tree quickly on its own thread and leave the disk work to another.
-    /// </summary>
-    public static string Write(string snapshotDirectory, ReadOnlyMemory<byte> serialized, long zxid, bool gzip = false) =>
-        WriteDurably(snapshotDirectory, zxid, gzip, stream => stream.Write(serialized.Span));
+    /// <summary>Writes a captured image durably, as above; meant for a thread other than the tree's owner.</summary>
+    public static string Write(string snapshotDirectory, SnapshotImage image, bool gzip = false) =>
+        Write(snapshotDirectory, image.Zxid, gzip, stream => SnapshotFile.Write(stream, image));
 
-    private static string WriteDurably(string snapshotDirectory, long zxid, bool gzip, Action<Stream> writeBody)
+    private static string Write(string snapshotDirectory, long zxid, bool gzip, Action<Stream> writeBody)
     {
         Directory.CreateDirectory(snapshotDirectory);
         string name = StorageFiles.SnapshotName(zxid) + (gzip ? ".gz" : "");

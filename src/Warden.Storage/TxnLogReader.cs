@@ -242,8 +242,9 @@ public sealed class TxnLogReader(string logDirectory, bool repairTornTails = fal
     {
         _tornTails.Add(new TornTail(path, damage.Offset, length - damage.Offset, _lastZxid, damage.Reason, repairTornTails));
         if (!repairTornTails) return;
-        if (damage.Offset == 0)
+        if (damage.Offset <= StorageFiles.HeaderSize)
         {
+            // Nothing valid is left, and the writer will want this very name for the txn that was torn.
             File.Delete(path);
             return;
         }

@@ -33,17 +33,35 @@ public sealed class SnapshotAndDatabaseTests : IDisposable
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public void Data_larger_than_the_stream_buffers_reads_back_equal(bool gzip)
+    public void Data_and_paths_larger_than_the_stream_buffers_read_back_equal(bool gzip)
     {
         var big = new byte[300_000];
         new Random(4).NextBytes(big);
         var history = Txns.History();
         history.Add(Txns.Entry(17, new CreateTxn("/big", big, Txns.Open, false, 3)));
         history.Add(Txns.Entry(18, new CreateTxn("/small-after-big", [7], Txns.Open, false, 4)));
+        history.Add(Txns.Entry(19, new CreateTxn("/" + new string('p', 100_000), [8], Txns.Open, false, 5)));
         var tree = Txns.Apply(history);
-        var snapshot = SnapshotFile.Read(SnapshotStore.Write(_dir.VersionDir, tree, Sessions, 18, gzip));
+        var snapshot = SnapshotFile.Read(SnapshotStore.Write(_dir.VersionDir, tree, Sessions, 19, gzip));
         Assert.Equal(big, snapshot.Tree.GetNode("/big")!.Data);
         Assert.Equal(Txns.Describe(tree), Txns.Describe(snapshot.Tree));
+    }
+
+    [Fact]
+    public void An_image_captured_before_more_txns_writes_the_tree_as_it_was()
+    {
+        var history = Txns.History();
+        var tree = Txns.Apply(history.Take(11));
+        var before = Txns.Describe(tree);
+        var image = SnapshotImage.Capture(tree, Sessions, 11);
+        Txns.Apply(history.Skip(11), tree);
+        Assert.NotEqual(before, Txns.Describe(tree));
+
+        string file = new Database(_dir.Path).TakeSnapshot(image, gzip: true);
+        var snapshot = SnapshotFile.Read(file);
+        Assert.Equal(11, snapshot.Zxid);
+        Assert.Equal(before, Txns.Describe(snapshot.Tree));
+        Assert.Equal(Sessions, snapshot.SessionTimeoutsMs);
     }
 
     [Fact]

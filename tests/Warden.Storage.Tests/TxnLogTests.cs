@@ -73,6 +73,21 @@ public sealed class TxnLogTests : IDisposable
     }
 
     [Fact]
+    public void A_file_whose_only_entry_is_torn_is_removed_so_the_writer_can_reuse_its_name()
+    {
+        var read = WriteHistory(rollAfter: 15);
+        Assert.Equal("log.10", Path.GetFileName(read[^1].File));
+        ZeroFrom(read[^1].File, read[^1].Offset + 5);
+        var reader = new TxnLogReader(_dir.VersionDir, repairTornTails: true);
+        Assert.Equal(15, reader.ReadFrom(0).Count());
+        Assert.False(File.Exists(read[^1].File));
+        using var writer = new TxnLogWriter(_dir.VersionDir, SmallFiles);
+        writer.Append(Txns.Entry(16, new CreateSessionTxn(1000)));
+        writer.Flush();
+        Assert.Equal(16, new TxnLogReader(_dir.VersionDir).ReadFrom(0).Count());
+    }
+
+    [Fact]
     public void A_flipped_byte_in_the_last_entry_is_cut()
     {
         var read = WriteHistory();
@@ -152,6 +167,20 @@ public sealed class TxnLogTests : IDisposable
         var reader = new TxnLogReader(_dir.VersionDir);
         Assert.Equal(15, reader.ReadFrom(0).Count());
         Assert.False(Assert.Single(reader.TornTails).Truncated);
+        Assert.Equal(length, new FileInfo(read[^1].File).Length);
+    }
+
+    [Fact]
+    public void The_dump_of_a_Warden_log_lists_each_txn_and_reports_a_torn_tail_without_cutting_it()
+    {
+        var read = WriteHistory();
+        ZeroFrom(read[^1].File, read[^1].Offset + 20);
+        long length = new FileInfo(read[^1].File).Length;
+        var lines = Dump.Log(read[0].File).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("2023-11-14T22:13:20.001Z session 0x1000000abcd0000 cxid 0x1 zxid 0x1 createSession 30000", lines[1]);
+        Assert.Equal("2023-11-14T22:13:20.010Z session 0x1000000abcd0000 cxid 0xa zxid 0xa delete /app/gone", lines[10]);
+        Assert.StartsWith("found a damaged tail", lines[^2]);
+        Assert.Equal("EOF reached after 15 txns.", lines[^1]);
         Assert.Equal(length, new FileInfo(read[^1].File).Length);
     }
 
