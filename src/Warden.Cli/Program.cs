@@ -1,10 +1,14 @@
 using System.CommandLine;
 using Warden.Cli;
+using Warden.Server.Configuration;
 
 // warden: the one executable. `warden server [zoo.cfg]` runs a server; more commands join as they are built.
 // Java-style system properties (-Dzookeeper.name=value) are taken out before parsing, as Apache's scripts pass them.
-var (properties, rest) = SystemProperties.Extract(args);
+var properties = SystemPropertyArguments.Extract(args, out var rest);
 
 var root = new RootCommand("Warden: a ZooKeeper-compatible coordination service.");
 root.Subcommands.Add(ServerCommand.Create(properties));
-return await root.Parse(rest).InvokeAsync();
+root.Subcommands.Add(DataCommands.Log());
+root.Subcommands.Add(DataCommands.Snapshot());
+root.Subcommands.Add(DataCommands.Purge());
+return await root.Parse(rest.ToArray()).InvokeAsync();

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Warden.Server;
+using Warden.Server.Configuration;
 
 namespace Warden.Cli;
 
@@ -31,15 +32,31 @@ public static class ServerCommand
             .SetMinimumLevel(LogLevel.Information));
         var log = loggerFactory.CreateLogger("Warden");
 
-        var loaded = SettingsLoader.Load(configFile?.FullName, properties);
+        var loaded = configFile is null ? ServerConfig.LoadEmbedded(properties) : ServerConfig.Load(configFile.FullName, properties);
         foreach (var warning in loaded.Warnings) log.LogWarning("{Warning}", warning);
-        if (loaded.Settings is null)
+        if (!loaded.Succeeded)
         {
             foreach (var error in loaded.Errors) Console.Error.WriteLine($"warden: {error}");
-            return 2;
+            return 1;
         }
-        var settings = loaded.Settings;
-        await using var server = new WardenServer(settings, log);
+        var config = loaded.Config!;
+        if (config.IsDistributed)
+        {
+            Console.Error.WriteLine("warden: this zoo.cfg describes an ensemble (server.N lines); Warden runs standalone for now, so remove the server.N lines or set standaloneEnabled=true with a single server");
+            return 1;
+        }
+        var settings = ServerSettings.From(config);
+        WardenServer opened;
+        try
+        {
+            opened = new WardenServer(settings, log);
+        }
+        catch (Exception e) when (e is Warden.Storage.TxnLogCorruptException or InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"warden: cannot load the data in {settings.DataDir}: {e.Message}");
+            return 1;
+        }
+        await using var server = opened;
         try
         {
             await server.StartAsync();
@@ -56,7 +73,12 @@ public static class ServerCommand
         }
         var stopped = new TaskCompletionSource();
         using var registration = cancellation.Register(() => stopped.TrySetResult());
-        await stopped.Task;
+        if (await Task.WhenAny(stopped.Task, server.Failed) == server.Failed)
+        {
+            var failure = await server.Failed;
+            Console.Error.WriteLine($"warden: stopping because the txn log in {settings.DataLogDir} cannot be written: {failure.Message}; free space or fix permissions there, then restart (nothing unacknowledged was reported as written)");
+            return 1;
+        }
         log.LogInformation("Shutting down");
         return 0;
     }

@@ -29,6 +29,7 @@ public sealed class DataTree
     private readonly Dictionary<long, JavaOrderedSet> _ephemeralsBySession = new();
     private readonly HashSet<string> _containers = new(StringComparer.Ordinal);
     private readonly HashSet<string> _ttlNodes = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _quotaPaths = new(StringComparer.Ordinal);
 
     public DataTree()
     {
@@ -130,6 +131,13 @@ public sealed class DataTree
             tree._nodes[path] = node;
             tree.TrackOwner(path, node.EphemeralOwner);
         }
+        foreach (var path in tree._nodes.Keys)
+        {
+            if (path.StartsWith(QuotaPath + "/", StringComparison.Ordinal) && path.EndsWith("/" + QuotaPaths.LimitNode, StringComparison.Ordinal))
+            {
+                tree._quotaPaths.Add(PathValidation.Parent(path)[QuotaPath.Length..]);
+            }
+        }
         tree.LastProcessedZxid = lastProcessedZxid;
         return tree;
     }
@@ -146,6 +154,73 @@ public sealed class DataTree
                 _ephemeralsBySession[owner] = set;
             }
             set.Add(path);
+        }
+    }
+
+    /// <summary>
+    /// The deepest path with a quota that is this path or one of its ancestors, or null (the root never has one).
+    /// </summary>
+    public string? QuotaPrefixOf(string path)
+    {
+        if (_quotaPaths.Count == 0) return null;
+        for (string current = path; current != "/"; current = PathValidation.Parent(current))
+        {
+            if (_quotaPaths.Contains(current)) return current;
+        }
+        return null;
+    }
+
+    /// <summary>Keeps a quota's usage record current, changing its data in place as Apache does (no new zxid).</summary>
+    private void UpdateQuotaUsage(string path, long bytesDiff, int countDiff)
+    {
+        var prefix = QuotaPrefixOf(path);
+        if (prefix is null || !_nodes.TryGetValue(QuotaPaths.StatPath(prefix), out var statNode)) return;
+        var usage = new StatsTrack(statNode.Data);
+        usage.Set(StatsTrack.Count, usage.Get(StatsTrack.Count) + countDiff);
+        usage.Set(StatsTrack.Bytes, usage.Get(StatsTrack.Bytes) + bytesDiff);
+        statNode.Data = usage.ToBytes();
+    }
+
+    /// <summary>A zookeeper_limits node appearing or going under /zookeeper/quota turns a quota on or off.</summary>
+    private void OnQuotaNodeChanged(string parentPath, string name, bool created)
+    {
+        if (!parentPath.StartsWith(QuotaPath, StringComparison.Ordinal)) return;
+        string quotaPath = parentPath[QuotaPath.Length..];
+        if (name == QuotaPaths.LimitNode)
+        {
+            if (created) _quotaPaths.Add(quotaPath);
+            else _quotaPaths.Remove(quotaPath);
+        }
+        else if (name == QuotaPaths.StatNode && created && _nodes.TryGetValue(parentPath + "/" + name, out var statNode))
+        {
+            // A new usage record starts from the subtree as it stands.
+            long count = 0, bytes = 0;
+            foreach (var (_, node) in SubtreeOf(quotaPath))
+            {
+                count++;
+                bytes += node.Data?.Length ?? 0;
+            }
+            var usage = new StatsTrack();
+            usage.Set(StatsTrack.Count, count);
+            usage.Set(StatsTrack.Bytes, bytes);
+            statNode.Data = usage.ToBytes();
+        }
+    }
+
+    private IEnumerable<(string Path, DataNode Node)> SubtreeOf(string path)
+    {
+        if (!_nodes.TryGetValue(path, out var top)) yield break;
+        var stack = new Stack<(string, DataNode)>();
+        stack.Push((path, top));
+        while (stack.Count > 0)
+        {
+            var (current, node) = stack.Pop();
+            yield return (current, node);
+            foreach (var child in node.Children)
+            {
+                string childPath = PathValidation.Join(current, child);
+                if (_nodes.TryGetValue(childPath, out var childNode)) stack.Push((childPath, childNode));
+            }
         }
     }
 
@@ -256,6 +331,8 @@ public sealed class DataTree
         parent.AddChild(name);
         _nodes[path] = node;
         TrackOwner(path, ephemeralOwner);
+        OnQuotaNodeChanged(parentPath, name, created: true);
+        UpdateQuotaUsage(path, data?.Length ?? 0, 1);
         var stat = node.ToStat();
         DataWatches.Trigger(path, EventType.NodeCreated);
         ChildWatches.Trigger(parentPath, EventType.NodeChildrenChanged);
@@ -284,6 +361,8 @@ public sealed class DataTree
         if (EphemeralOwner.IsContainer(owner)) _containers.Remove(path);
         else if (EphemeralOwner.IsTtl(owner)) _ttlNodes.Remove(path);
         else if (owner != 0 && _ephemeralsBySession.TryGetValue(owner, out var set)) set.Remove(path);
+        OnQuotaNodeChanged(parentPath, PathValidation.Name(path), created: false);
+        UpdateQuotaUsage(path, -(node.Data?.Length ?? 0), -1);
 
         var processed = DataWatches.Trigger(path, EventType.NodeDeleted);
         ChildWatches.Trigger(path, EventType.NodeDeleted, processed);
@@ -297,11 +376,13 @@ public sealed class DataTree
         {
             return new ApplyResult { Type = header.OpCode, Path = txn.Path, Error = ErrorCode.NoNode };
         }
+        long bytesDiff = (txn.Data?.Length ?? 0) - (node.Data?.Length ?? 0);
         node.Data = txn.Data;
         node.MtimeMs = header.TimeMs;
         node.Mzxid = header.Zxid;
         node.Version = txn.Version;
         var stat = node.ToStat();
+        UpdateQuotaUsage(txn.Path, bytesDiff, 0);
         DataWatches.Trigger(txn.Path, EventType.NodeDataChanged);
         return new ApplyResult { Type = header.OpCode, Path = txn.Path, Stat = stat };
     }

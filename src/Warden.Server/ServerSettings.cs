@@ -32,8 +32,77 @@ public sealed record ServerSettings
     public string DataLogDir { get; init; } = "data";
     public long ServerId { get; init; } = 1;
     public bool ExtendedTypesEnabled { get; init; }
+    public bool ReconfigEnabled { get; init; }
+
+    /// <summary>Hard quota limits refuse writes with QUOTAEXCEEDED (zookeeper.enforceQuota).</summary>
+    public bool EnforceQuota { get; init; }
+
+    /// <summary>How often empty containers and expired TTL nodes are looked for (znode.container.checkIntervalMs).</summary>
+    public int ContainerCheckIntervalMs { get; init; } = 60_000;
+
+    /// <summary>The most such nodes deleted per minute (znode.container.maxPerMinute).</summary>
+    public int ContainerMaxPerMinute { get; init; } = 10_000;
+
+    /// <summary>Deletes containers that never had a child after this long; 0 keeps them (znode.container.maxNeverUsedIntervalMs).</summary>
+    public long ContainerMaxNeverUsedIntervalMs { get; init; }
     public string? SuperDigest { get; init; }
 
-    /// <summary>The configuration as `conf` prints it: key=value lines.</summary>
-    public IReadOnlyList<KeyValuePair<string, string>> ConfigurationForDisplay { get; init; } = [];
+    /// <summary>Keep the tree in a txn log and snapshots under DataDir/DataLogDir; off only for in-memory tests.</summary>
+    public bool Persistent { get; init; } = true;
+
+    /// <summary>Txns between snapshots, about (Apache randomises between half and all of it).</summary>
+    public int SnapCountTxns { get; init; } = 100_000;
+
+    /// <summary>The txn log grows in steps of this many bytes (preAllocSize, given in KB in zoo.cfg).</summary>
+    public long PreAllocateBytes { get; init; } = 64L * 1024 * 1024;
+
+    /// <summary>Wait for the disk on every log flush (forceSync=yes).</summary>
+    public bool ForceSync { get; init; } = true;
+
+    /// <summary>Snapshots autopurge keeps (autopurge.snapRetainCount, at least 3).</summary>
+    public int SnapRetainCount { get; init; } = 3;
+
+    /// <summary>Hours between autopurge runs; 0 turns it off (autopurge.purgeInterval).</summary>
+    public int PurgeIntervalHours { get; init; }
+
+    /// <summary>Client connections the whole server takes; 0 means no limit (zookeeper.maxCnxns).</summary>
+    public int MaxConnections { get; init; }
+
+    /// <summary>Turns a checked configuration into what the running server reads.</summary>
+    public static ServerSettings From(Configuration.ServerConfig config)
+    {
+        var address = string.IsNullOrEmpty(config.ClientPortAddress)
+            ? System.Net.IPAddress.Any
+            : System.Net.IPAddress.TryParse(config.ClientPortAddress, out var parsed)
+                ? parsed
+                : System.Net.Dns.GetHostAddresses(config.ClientPortAddress)[0];
+        int tick = config.TickTimeMs;
+        return new ServerSettings
+        {
+            ClientEndpoint = new IPEndPoint(address, config.ClientPort ?? 2181),
+            TickTimeMs = tick,
+            MinSessionTimeoutMs = config.MinSessionTimeoutMs == -1 ? tick * 2 : config.MinSessionTimeoutMs,
+            MaxSessionTimeoutMs = config.MaxSessionTimeoutMs == -1 ? tick * 20 : config.MaxSessionTimeoutMs,
+            MaxClientConnectionsPerHost = config.MaxClientConnectionsPerIp,
+            MaxConnections = config.MaxConnections,
+            SnapCountTxns = config.SnapCountTxns,
+            PreAllocateBytes = config.PreAllocSizeKb * 1024,
+            ForceSync = config.ForceSync,
+            SnapRetainCount = config.SnapRetainCount,
+            PurgeIntervalHours = config.PurgeIntervalHours,
+            MaxPacketBytes = config.JuteMaxBufferBytes,
+            MaxOutstandingPerConnection = Math.Max(1, config.GlobalOutstandingLimitRequests),
+            FourLetterWords = config.FourLetterWordWhitelist,
+            DataDir = config.DataDir,
+            DataLogDir = config.DataLogDir,
+            ExtendedTypesEnabled = config.ExtendedTypesEnabled,
+            ReconfigEnabled = config.ReconfigEnabled,
+            EnforceQuota = config.EnforceQuota,
+            SuperDigest = config.SuperDigest,
+            ContainerCheckIntervalMs = config.ContainerCheckIntervalMs,
+            ContainerMaxPerMinute = config.ContainerMaxPerMinute,
+            ContainerMaxNeverUsedIntervalMs = config.SystemProperties.TryGetValue("znode.container.maxNeverUsedIntervalMs", out var never)
+                && long.TryParse(never, out var neverMs) ? neverMs : 0,
+        };
+    }
 }

@@ -21,15 +21,33 @@ public sealed class WardenServer : IAsyncDisposable
     private ClientListener? _listener;
     private Task? _loop;
     private Task? _clock;
+    private Task? _containers;
+
+    private readonly Persistence? _persistence;
+    private readonly TaskCompletionSource<Exception> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task? _purge;
 
     public WardenServer(ServerSettings settings, ILogger log, TimeProvider? time = null, IReplicator? replicator = null, DataTree? tree = null)
     {
         _settings = settings;
         _log = log;
         _time = time ?? TimeProvider.System;
+        if (replicator is null && tree is null && settings.Persistent)
+        {
+            _persistence = Persistence.Open(settings, log);
+            tree = _persistence.Loaded.Tree;
+            var logReplicator = _persistence.Replicator;
+            logReplicator.SnapshotDue += () => _ = _persistence.TakeSnapshotAsync(Core!);
+            logReplicator.Failed += e => _failed.TrySetResult(e);
+            replicator = logReplicator;
+        }
         _replicator = replicator ?? new InMemoryReplicator();
         Core = new ServerCore(settings, _replicator, _time, log, tree);
+        if (_persistence is not null) Core.RestoreSessions(_persistence.Loaded.SessionTimeoutsMs);
     }
+
+    /// <summary>Completes when the server can no longer make writes durable; the host should stop.</summary>
+    public Task<Exception> Failed => _failed.Task;
 
     public ServerCore Core { get; }
     public System.Net.IPEndPoint LocalEndPoint => _listener?.LocalEndPoint ?? throw new InvalidOperationException("the server is not started");
@@ -40,6 +58,8 @@ public sealed class WardenServer : IAsyncDisposable
         _loop = Task.Factory.StartNew(() => Core.RunAsync(_stopping.Token), _stopping.Token,
             TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
         _clock = RunClockAsync(_stopping.Token);
+        _containers = RunContainerManagerAsync(_stopping.Token);
+        if (_persistence is not null && _settings.PurgeIntervalHours > 0) _purge = RunPurgeAsync(_persistence, _stopping.Token);
         _listener.Start();
         _log.LogInformation("Warden is serving clients on {Endpoint} (standalone, tickTime={TickTimeMs}ms)",
             _listener.LocalEndPoint, _settings.TickTimeMs);
@@ -59,6 +79,47 @@ public sealed class WardenServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Apache's ContainerManager: every check interval, ask the loop for empty containers and expired TTL nodes
+    /// and delete them one by one, no faster than maxPerMinute allows.
+    /// </summary>
+    private async Task RunContainerManagerAsync(CancellationToken cancellation)
+    {
+        var minIntervalMs = 60_000.0 / Math.Max(1, _settings.ContainerMaxPerMinute);
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(Math.Max(1, _settings.ContainerCheckIntervalMs)), _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellation).ConfigureAwait(false))
+            {
+                foreach (var path in await Core.QueryAsync(Core.ContainerCandidates).ConfigureAwait(false))
+                {
+                    _log.LogInformation("Attempting to delete candidate container: {Path}", path);
+                    Core.Post(new DeleteContainerWork(path));
+                    await Task.Delay(TimeSpan.FromMilliseconds(minIntervalMs), _time, cancellation).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task RunPurgeAsync(Persistence persistence, CancellationToken cancellation)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromHours(_settings.PurgeIntervalHours), _time);
+        try
+        {
+            do
+            {
+                await Task.Run(persistence.Purge, cancellation).ConfigureAwait(false);
+            }
+            while (await timer.WaitForNextTickAsync(cancellation).ConfigureAwait(false));
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_listener is not null) await _listener.DisposeAsync().ConfigureAwait(false);
@@ -66,6 +127,8 @@ public sealed class WardenServer : IAsyncDisposable
         Core.Complete();
         if (_loop is not null) await _loop.ConfigureAwait(false);
         if (_clock is not null) await _clock.ConfigureAwait(false);
+        if (_containers is not null) await _containers.ConfigureAwait(false);
+        if (_purge is not null) await _purge.ConfigureAwait(false);
         await _replicator.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -33,7 +33,7 @@ public sealed class ClientListener : IAsyncDisposable
         _socket.Bind(endpoint);
         _socket.Listen(512);
         LocalEndPoint = (IPEndPoint)_socket.LocalEndPoint!;
-        _fourLetterWords = new FourLetterWords(core, () => _connections.Values.ToList(), core.Settings.DataDir, core.Settings.DataLogDir);
+        _fourLetterWords = new FourLetterWords(core, () => _connections.Values.ToList());
     }
 
     public IPEndPoint LocalEndPoint { get; }

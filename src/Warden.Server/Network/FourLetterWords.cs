@@ -10,7 +10,7 @@ namespace Warden.Server.Network;
 /// Words outside the whitelist (4lw.commands.whitelist; Apache's default is srvr alone) get Apache's refusal.
 /// The answers follow Apache ZooKeeper 3.8's layout so that monitoring scripts keep working.
 /// </summary>
-public sealed class FourLetterWords(ServerCore core, Func<IReadOnlyCollection<ClientConnection>> connections, string dataDir, string dataLogDir)
+public sealed class FourLetterWords(ServerCore core, Func<IReadOnlyCollection<ClientConnection>> connections)
 {
     public const string Version = "3.8.0-warden, built on 2026-11-27 00:00 UTC";
 
@@ -47,8 +47,12 @@ public sealed class FourLetterWords(ServerCore core, Func<IReadOnlyCollection<Cl
             "cons" => await core.QueryAsync(Connections).ConfigureAwait(false),
             "conf" => Configuration(),
             "envi" => EnvironmentReport(),
-            "dirs" => $"datadir_size: {DirectorySize(dataDir)}\nlogdir_size: {DirectorySize(dataLogDir)}\n",
+            "dirs" => $"datadir_size: {DirectorySize(core.Settings.DataDir)}\nlogdir_size: {DirectorySize(core.Settings.DataLogDir)}\n",
             "wchs" => await core.QueryAsync(WatchSummary).ConfigureAwait(false),
+            "wchc" => await core.QueryAsync(() => Watches(byPath: false)).ConfigureAwait(false),
+            "wchp" => await core.QueryAsync(() => Watches(byPath: true)).ConfigureAwait(false),
+            "dump" => await core.QueryAsync(Dump).ConfigureAwait(false),
+            "crst" => await core.QueryAsync(ResetConnectionStats).ConfigureAwait(false),
             "mntr" => await core.QueryAsync(Monitor).ConfigureAwait(false),
             "srst" => await core.QueryAsync(() => { core.Stats.Reset(); return "Server stats reset.\n"; }).ConfigureAwait(false),
             _ => $"{word} is not supported by this server yet.\n",
@@ -84,29 +88,37 @@ public sealed class FourLetterWords(ServerCore core, Func<IReadOnlyCollection<Cl
         return text.Append('\n').ToString();
     }
 
-    private static string Describe(ClientConnection connection, bool brief)
+    private string Describe(ClientConnection connection, bool brief)
     {
         var state = connection.State;
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture,
-            $" {connection.DisplayAddress}[1](queued={connection.QueuedFrames},recved={state.PacketsReceived},sent={state.PacketsSent}");
+            $" {connection.DisplayAddress}[{(state.Session is null ? 0 : 1)}](queued={connection.QueuedFrames},recved={state.PacketsReceived},sent={state.PacketsSent}");
         if (!brief && state.Session is { } session)
         {
-            text.Append(CultureInfo.InvariantCulture, $",sid=0x{session.Id:x},lop={state.LastOperation},est={state.EstablishedAtMs},to={state.NegotiatedTimeoutMs}");
+            text.Append(CultureInfo.InvariantCulture, $",sid=0x{session.Id:x},lop={state.LastOperation},est={EpochMs(state.EstablishedAtMs)},to={state.NegotiatedTimeoutMs}");
             if (state.LastCxid >= 0) text.Append(CultureInfo.InvariantCulture, $",lcxid=0x{state.LastCxid:x}");
             long min = state.LatencyCount == 0 ? 0 : state.MinLatencyMs;
             long avg = state.LatencyCount == 0 ? 0 : state.TotalLatencyMs / state.LatencyCount;
             text.Append(CultureInfo.InvariantCulture,
-                $",lzxid=0x{state.LastZxid:x},lresp={state.LastResponseAtMs},llat={state.LastLatencyMs},minlat={min},avglat={avg},maxlat={state.MaxLatencyMs}");
+                $",lzxid=0x{state.LastZxid:x},lresp={(state.LastResponseAtMs == 0 ? 0 : EpochMs(state.LastResponseAtMs))},llat={state.LastLatencyMs},minlat={min},avglat={avg},maxlat={state.MaxLatencyMs}");
         }
         return text.Append(')').ToString();
     }
 
+    /// <summary>conf: the settings a monitoring script reads, in Apache's order and spelling.</summary>
+    private long EpochMs(long monotonicMs) => core.WallClockOf(monotonicMs).ToUnixTimeMilliseconds();
+
     private string Configuration()
     {
-        var text = new StringBuilder();
-        foreach (var (key, value) in core.Settings.ConfigurationForDisplay) text.Append(key).Append('=').Append(value).Append('\n');
-        return text.ToString();
+        var settings = core.Settings;
+        string dataDir = Path.Combine(core.Settings.DataDir, "version-2");
+        string logDir = Path.Combine(core.Settings.DataLogDir, "version-2");
+        return string.Create(CultureInfo.InvariantCulture,
+            $"clientPort={settings.ClientEndpoint.Port}\nsecureClientPort=-1\ndataDir={dataDir}\ndataDirSize={DirectorySize(core.Settings.DataDir)}\n" +
+            $"dataLogDir={logDir}\ndataLogSize={DirectorySize(core.Settings.DataLogDir)}\ntickTime={settings.TickTimeMs}\n" +
+            $"maxClientCnxns={settings.MaxClientConnectionsPerHost}\nminSessionTimeout={settings.MinSessionTimeoutMs}\n" +
+            $"maxSessionTimeout={settings.MaxSessionTimeoutMs}\nclientPortListenBacklog=-1\nserverId=0\n");
     }
 
     private static string EnvironmentReport()
@@ -123,23 +135,77 @@ public sealed class FourLetterWords(ServerCore core, Func<IReadOnlyCollection<Cl
         return text.ToString();
     }
 
+    // Apache 3.8.0's wchs, wchc and wchp report the data-watch table only (exists and getData watches, and the
+    // data half of persistent ones); child watches are not listed. Seen on the real server, and kept.
     private string WatchSummary()
     {
-        var tree = core.Tree;
-        var watchers = new HashSet<object>(ReferenceEqualityComparer.Instance);
-        var paths = new HashSet<string>(StringComparer.Ordinal);
-        int total = 0;
-        foreach (var table in new[] { tree.DataWatches, tree.ChildWatches })
+        var table = core.Tree.DataWatches;
+        return $"{table.ByWatcher.Count()} connections watching {table.PathCount} paths\nTotal watches:{table.Count}\n";
+    }
+
+    private string Watches(bool byPath)
+    {
+        var text = new StringBuilder();
+        var table = core.Tree.DataWatches;
+        if (byPath)
         {
-            foreach (var (path, set) in table.ByPath)
+            foreach (var (path, watchers) in table.ByPath)
             {
-                paths.Add(path);
-                total += set.Count;
-                foreach (var watcher in set) watchers.Add(watcher);
+                text.Append(path).Append('\n');
+                foreach (var watcher in watchers) text.Append(CultureInfo.InvariantCulture, $"\t0x{SessionOf(watcher):x}\n");
             }
         }
-        return $"{watchers.Count} connections watching {paths.Count} paths\nTotal watches:{total}\n";
+        else
+        {
+            foreach (var (watcher, paths) in table.ByWatcher)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"0x{SessionOf(watcher):x}\n");
+                foreach (var path in paths) text.Append('\t').Append(path).Append('\n');
+            }
+        }
+        return text.Append('\n').ToString();
     }
+
+    private static long SessionOf(object watcher) => (watcher as IClientConnection)?.State.Session?.Id ?? 0;
+
+    /// <summary>dump: sessions by expiry bucket, ephemeral nodes by session, and the connections.</summary>
+    private string Dump()
+    {
+        var text = new StringBuilder("SessionTracker dump:\n");
+        var buckets = core.Sessions.Sessions.GroupBy(s => s.ExpiresAtMs).OrderBy(g => g.Key).ToList();
+        text.Append(CultureInfo.InvariantCulture, $"Session Sets ({buckets.Count})/({core.Sessions.Count}):\n");
+        foreach (var bucket in buckets)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"{bucket.Count()} expire at {JavaDate(core.WallClockOf(bucket.Key))}:\n");
+            foreach (var session in bucket) text.Append(CultureInfo.InvariantCulture, $"\t0x{session.Id:x}\n");
+        }
+        text.Append("ephemeral nodes dump:\n");
+        var owners = core.Tree.SessionsWithEphemerals.Where(id => core.Tree.EphemeralsOf(id).Count > 0).ToList();
+        text.Append(CultureInfo.InvariantCulture, $"Sessions with Ephemerals ({owners.Count}):\n");
+        foreach (var owner in owners)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"0x{owner:x}:\n");
+            foreach (var path in core.Tree.EphemeralsOf(owner)) text.Append('\t').Append(path).Append('\n');
+        }
+        text.Append("Connections dump:\n");
+        var all = connections();
+        text.Append(CultureInfo.InvariantCulture, $"Connections Sets (1)/({all.Count}):\n{all.Count} connections:\n");
+        foreach (var connection in all)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"\tip: {connection.DisplayAddress} sessionId: 0x{connection.State.Session?.Id ?? 0:x}\n");
+        }
+        return text.ToString();
+    }
+
+    private string ResetConnectionStats()
+    {
+        foreach (var connection in connections()) connection.State.ResetStats();
+        return "Connection stats reset.\n";
+    }
+
+    /// <summary>Java's Date.toString, in UTC: "Fri Nov 27 15:33:30 UTC 2026".</summary>
+    public static string JavaDate(DateTimeOffset time) =>
+        time.UtcDateTime.ToString("ddd MMM dd HH:mm:ss 'UTC' yyyy", CultureInfo.InvariantCulture);
 
     private string Monitor()
     {

@@ -57,6 +57,22 @@ public sealed class ConnectionState
     public long EstablishedAtMs { get; set; }
     public long LastResponseAtMs { get; set; }
 
+    /// <summary>crst: counters start again, as Apache's resetStats leaves them.</summary>
+    public void ResetStats()
+    {
+        PacketsReceived = 0;
+        PacketsSent = 0;
+        LastZxid = -1;
+        LastCxid = -1;
+        LastOperation = "NA";
+        LastLatencyMs = 0;
+        MinLatencyMs = long.MaxValue;
+        MaxLatencyMs = 0;
+        TotalLatencyMs = 0;
+        LatencyCount = 0;
+        LastResponseAtMs = 0;
+    }
+
     public void RecordLatency(long latencyMs)
     {
         LastLatencyMs = latencyMs;

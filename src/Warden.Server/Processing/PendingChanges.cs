@@ -10,10 +10,10 @@ namespace Warden.Server.Processing;
 /// </summary>
 public sealed record NodeRecord(
     long Zxid, string Path, bool Exists, int Version, int Cversion, int Aversion, long EphemeralOwner, int ChildCount,
-    IReadOnlyList<Acl> Acl, long Czxid = 0)
+    IReadOnlyList<Acl> Acl, long Czxid = 0, int DataLength = 0)
 {
     public static NodeRecord FromNode(string path, DataNode node) => new(
-        -1, path, true, node.Version, node.Cversion, node.Aversion, node.EphemeralOwner, node.ChildCount, node.Acl, node.Czxid);
+        -1, path, true, node.Version, node.Cversion, node.Aversion, node.EphemeralOwner, node.ChildCount, node.Acl, node.Czxid, node.Data?.Length ?? 0);
 
     public static NodeRecord Deleted(long zxid, string path) => new(zxid, path, false, 0, 0, 0, 0, 0, []);
 }

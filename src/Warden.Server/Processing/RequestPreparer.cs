@@ -42,6 +42,7 @@ public sealed class RequestPreparer(DataTree tree, ServerSettings settings)
         OpCode.SetData => SetDataRequest.Read(ref reader),
         OpCode.SetAcl => SetAclRequest.Read(ref reader),
         OpCode.Check => CheckVersionRequest.Read(ref reader),
+        OpCode.Reconfig => ReconfigRequest.Read(ref reader),
         _ => throw new JuteException($"not a write: {type}"),
     };
 
@@ -53,6 +54,8 @@ public sealed class RequestPreparer(DataTree tree, ServerSettings settings)
             SetDataRequest setData => PrepareSetData(setData, zxid, authInfo),
             SetAclRequest setAcl => PrepareSetAcl(setAcl, zxid, authInfo),
             CheckVersionRequest check => PrepareCheck(check, authInfo),
+            // A standalone server cannot change its membership: Apache refuses, and says why.
+            ReconfigRequest => throw new KeeperException(settings.ReconfigEnabled ? ErrorCode.Unimplemented : ErrorCode.ReconfigDisabled),
             _ => throw new JuteException($"not a write record: {record.GetType().Name}"),
         };
 
@@ -77,6 +80,7 @@ public sealed class RequestPreparer(DataTree tree, ServerSettings settings)
         if (EphemeralOwner.IsSession(parent.EphemeralOwner)) throw new KeeperException(ErrorCode.NoChildrenForEphemerals, path);
 
         int newCversion = parent.Cversion + 1;
+        CheckQuota(path, request.Data?.Length ?? 0, 1);
         long owner = mode switch
         {
             CreateMode.Container => EphemeralOwner.Container,
@@ -85,7 +89,7 @@ public sealed class RequestPreparer(DataTree tree, ServerSettings settings)
             _ => 0,
         };
         Pending.Add(parent with { Zxid = zxid, ChildCount = parent.ChildCount + 1, Cversion = newCversion });
-        Pending.Add(new NodeRecord(zxid, path, true, 0, 0, 0, owner, 0, acl, zxid));
+        Pending.Add(new NodeRecord(zxid, path, true, 0, 0, 0, owner, 0, acl, zxid, request.Data?.Length ?? 0));
 
         return type switch
         {
@@ -140,8 +144,9 @@ public sealed class RequestPreparer(DataTree tree, ServerSettings settings)
         if (!PathValidation.IsValid(path)) throw new KeeperException(ErrorCode.BadArguments, path);
         var node = Pending.GetExisting(path);
         if (!AclPolicy.Allows(node.Acl, Perms.Write, authInfo)) throw new KeeperException(ErrorCode.NoAuth, path);
+        CheckQuota(path, (request.Data?.Length ?? 0) - node.DataLength, 0);
         int newVersion = CheckVersion(node.Version, request.Version, path);
-        Pending.Add(node with { Zxid = zxid, Version = newVersion });
+        Pending.Add(node with { Zxid = zxid, Version = newVersion, DataLength = request.Data?.Length ?? 0 });
         return new SetDataTxn(path, request.Data, newVersion);
     }
 
@@ -164,6 +169,32 @@ public sealed class RequestPreparer(DataTree tree, ServerSettings settings)
         var node = Pending.GetExisting(path);
         if (!AclPolicy.Allows(node.Acl, Perms.Read, authInfo)) throw new KeeperException(ErrorCode.NoAuth, path);
         return new CheckVersionTxn(path, CheckVersion(node.Version, request.Version, path));
+    }
+
+    /// <summary>
+    /// With enforceQuota on, a write that would take a quota'd subtree past a hard limit fails with QUOTAEXCEEDED;
+    /// soft limits only log on Apache, and change nothing here. Usage is read from the tree as applied, as Apache does.
+    /// </summary>
+    private void CheckQuota(string path, long bytesDiff, long countDiff)
+    {
+        if (!settings.EnforceQuota) return;
+        var prefix = tree.QuotaPrefixOf(path);
+        if (prefix is null || tree.GetNode(QuotaPaths.LimitPath(prefix)) is not { } limitNode) return;
+        var limits = new StatsTrack(limitNode.Data);
+        bool checkCount = countDiff != 0 && (limits.Get(StatsTrack.Count) > -1 || limits.Get(StatsTrack.CountHardLimit) > -1);
+        bool checkBytes = bytesDiff != 0 && (limits.Get(StatsTrack.Bytes) > -1 || limits.Get(StatsTrack.ByteHardLimit) > -1);
+        if ((!checkCount && !checkBytes) || tree.GetNode(QuotaPaths.StatPath(prefix)) is not { } statNode) return;
+        var usage = new StatsTrack(statNode.Data);
+        long countHard = limits.Get(StatsTrack.CountHardLimit);
+        if (checkCount && countHard > -1 && usage.Get(StatsTrack.Count) + countDiff > countHard)
+        {
+            throw new KeeperException(ErrorCode.QuotaExceeded, prefix);
+        }
+        long bytesHard = limits.Get(StatsTrack.ByteHardLimit);
+        if (checkBytes && bytesHard > -1 && usage.Get(StatsTrack.Bytes) + bytesDiff > bytesHard)
+        {
+            throw new KeeperException(ErrorCode.QuotaExceeded, prefix);
+        }
     }
 
     private static int CheckVersion(int current, int expected, string path)
@@ -209,6 +240,26 @@ public sealed class RequestPreparer(DataTree tree, ServerSettings settings)
             }
         }
         return new MultiTxn(txns);
+    }
+
+    /// <summary>deleteContainer, from the container manager: no ACL or version check, but never a session's node.</summary>
+    public Txn PrepareDeleteContainer(string path, long zxid)
+    {
+        try
+        {
+            string parentPath = ParentForModify(path);
+            var node = Pending.GetExisting(path);
+            if (node.ChildCount > 0) throw new KeeperException(ErrorCode.NotEmpty, path);
+            if (EphemeralOwner.IsSession(node.EphemeralOwner)) throw new KeeperException(ErrorCode.BadVersion, path);
+            var parent = Pending.GetExisting(parentPath);
+            Pending.Add(parent with { Zxid = zxid, ChildCount = parent.ChildCount - 1 });
+            Pending.Add(NodeRecord.Deleted(zxid, path));
+            return new DeleteTxn(path, OpCode.DeleteContainer);
+        }
+        catch (KeeperException e)
+        {
+            return new ErrorTxn(e.Code);
+        }
     }
 
     /// <summary>closeSession: the session's ephemerals, as pending writes leave them, in Apache's HashSet order.</summary>

@@ -102,7 +102,7 @@ public sealed partial class ServerCore
     /// write or auth) while its session has writes not yet applied, so that it sees them (ordering rule 3).
     /// </summary>
     private static bool MustWait(ConnectionState state, OpCode type) =>
-        state.AwaitingSession || state.Waiting.Count > 0 || (state.PendingWrites > 0 && !IsWrite(type) && type != OpCode.Auth);
+        state.AwaitingSession || state.Waiting.Count > 0 || (state.PendingWrites > 0 && !IsWrite(type) && type is not (OpCode.Auth or OpCode.Sasl));
 
     private void DrainWaiting(IClientConnection connection)
     {
@@ -110,7 +110,7 @@ public sealed partial class ServerCore
         while (state.Waiting.Count > 0 && !state.AwaitingSession && !state.Closed)
         {
             var next = state.Waiting.Peek();
-            if (state.PendingWrites > 0 && !IsWrite(next.Type) && next.Type != OpCode.Auth) return;
+            if (state.PendingWrites > 0 && !IsWrite(next.Type) && next.Type is not (OpCode.Auth or OpCode.Sasl)) return;
             state.Waiting.Dequeue();
             Guarded(connection, () => Dispatch(connection, next));
         }
@@ -118,7 +118,7 @@ public sealed partial class ServerCore
 
     public static bool IsWrite(OpCode type) => type is OpCode.Create or OpCode.Create2 or OpCode.CreateContainer
         or OpCode.CreateTtl or OpCode.Delete or OpCode.SetData or OpCode.SetAcl or OpCode.Check or OpCode.Multi
-        or OpCode.CloseSession;
+        or OpCode.CloseSession or OpCode.Reconfig;
 
     private void Dispatch(IClientConnection connection, PendingRequest request)
     {
@@ -126,6 +126,12 @@ public sealed partial class ServerCore
         if (request.Type == OpCode.Auth)
         {
             HandleAuth(connection, request);
+            return;
+        }
+        if (request.Type == OpCode.Sasl)
+        {
+            // Without a SASL configuration Apache answers OK with an empty token and adds no identity.
+            Reply(connection, request, ErrorCode.Ok, new SaslResponse(null), zxidOverride: 0);
             return;
         }
         var session = state.Session;

@@ -53,9 +53,18 @@ public sealed partial class ServerCore
 
     private long NowMs => SessionTracker.MonotonicMs(_time);
 
+    /// <summary>The wall-clock time of a moment on the loop's monotonic clock, for reports.</summary>
+    public DateTimeOffset WallClockOf(long monotonicMs) => _time.GetUtcNow().AddMilliseconds(monotonicMs - NowMs);
+
     /// <summary>The loop's clock, for connections to stamp when a request arrived.</summary>
     public long MonotonicNowMs => NowMs;
     private long WallClockMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    /// <summary>Sessions recovered from disk: they expire unless their clients come back in time.</summary>
+    public void RestoreSessions(IReadOnlyDictionary<long, int> sessionTimeoutsMs)
+    {
+        foreach (var (sessionId, timeoutMs) in sessionTimeoutsMs) Sessions.Add(sessionId, timeoutMs, NowMs);
+    }
 
     public void Post(WorkItem item)
     {
@@ -113,6 +122,9 @@ public sealed partial class ServerCore
             case QueryWork query:
                 query.Action();
                 break;
+            case DeleteContainerWork deleteContainer:
+                ProposeDeleteContainer(deleteContainer.Path);
+                break;
         }
     }
 
@@ -156,6 +168,39 @@ public sealed partial class ServerCore
     }
 
     private long NextZxid() => ++_lastProposedZxid;
+
+    /// <summary>
+    /// Containers that have had children and have none left, and TTL nodes without children whose time since
+    /// the last change is past their TTL, in the order Apache's ContainerManager would list them.
+    /// </summary>
+    public List<string> ContainerCandidates()
+    {
+        long now = WallClockMs;
+        var candidates = new JavaOrderedSet(16);
+        foreach (var path in Tree.Containers.Order(StringComparer.Ordinal))
+        {
+            var node = Tree.GetNode(path);
+            if (node is null || node.ChildCount > 0) continue;
+            long neverUsedLimit = _settings.ContainerMaxNeverUsedIntervalMs;
+            if (node.Cversion > 0 || (neverUsedLimit != 0 && now - node.MtimeMs > neverUsedLimit)) candidates.Add(path);
+        }
+        foreach (var path in Tree.TtlNodes.Order(StringComparer.Ordinal))
+        {
+            var node = Tree.GetNode(path);
+            if (node is null || node.ChildCount > 0) continue;
+            long ttl = EphemeralOwner.TtlOf(node.EphemeralOwner);
+            if (ttl != 0 && now - node.MtimeMs > ttl) candidates.Add(path);
+        }
+        return [.. candidates.Ordered()];
+    }
+
+    private void ProposeDeleteContainer(string path)
+    {
+        long zxid = NextZxid();
+        var body = _preparer.PrepareDeleteContainer(path, zxid);
+        var type = body is ErrorTxn ? OpCode.Error : OpCode.DeleteContainer;
+        Propose(new TxnHeader(0, 0, zxid, WallClockMs, (int)type), body, connection: null, xid: 0, OpCode.DeleteContainer, NowMs);
+    }
 
     private void Propose(TxnHeader header, Txn? body, IClientConnection? connection, int xid, OpCode requestType, long receivedAtMs)
     {

@@ -20,6 +20,9 @@ public sealed record DisconnectWork(IClientConnection Connection) : WorkItem;
 /// <summary>A tick of the clock: expire sessions whose time is up.</summary>
 public sealed record TickWork : WorkItem;
 
+/// <summary>The container manager asks for an empty container or an expired TTL node to go.</summary>
+public sealed record DeleteContainerWork(string Path) : WorkItem;
+
 /// <summary>Code that must run on the loop, such as a four-letter word reading server state.</summary>
 public sealed record QueryWork(Action Action) : WorkItem;
 

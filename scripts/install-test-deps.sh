@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what the compatibility tests run against: Apache ZooKeeper 3.8 (server, zkCli.sh and the C client's
+# cli_mt) and kazoo for the system Python. Debian package names; needs root and the Debian archive.
+set -euo pipefail
+
+packages=(zookeeper zookeeper-bin python3-kazoo)
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "The compatibility tests need these Debian packages: ${missing[*]}" >&2
+  echo "Install them with: sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "Installing test dependencies: ${missing[*]}"
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
