@@ -28,9 +28,15 @@ public sealed class ClientConnection : IClientConnection
     private readonly CancellationTokenSource _closing = new();
     private readonly SemaphoreSlim _admission;
     private string _closeReason = "the client closed the connection";
+    private readonly Action _releaseSlot;
+    private int _slotReleased;
 
-    public ClientConnection(Socket socket, ServerCore core, FourLetterWords fourLetterWords, ILogger log)
+    /// <param name="releaseSlot">Frees this connection's place in the per-address limit; called once, as the
+    /// connection starts to close and before the socket goes, as Apache does, so a client that reconnects at
+    /// once is not refused for a connection that is already on its way out.</param>
+    public ClientConnection(Socket socket, ServerCore core, FourLetterWords fourLetterWords, ILogger log, Action releaseSlot)
     {
+        _releaseSlot = releaseSlot;
         _socket = socket;
         _core = core;
         _fourLetterWords = fourLetterWords;
@@ -68,9 +74,15 @@ public sealed class ClientConnection : IClientConnection
         }
     }
 
+    private void ReleaseSlot()
+    {
+        if (Interlocked.Exchange(ref _slotReleased, 1) == 0) _releaseSlot();
+    }
+
     public void Close(string reason)
     {
         if (_closing.IsCancellationRequested) return;
+        ReleaseSlot();
         _closeReason = reason;
         _outbound.Writer.TryComplete();
     }
@@ -111,6 +123,7 @@ public sealed class ClientConnection : IClientConnection
         }
         finally
         {
+            ReleaseSlot();
             _outbound.Writer.TryComplete();
             await writing.ConfigureAwait(false);
             _closing.Cancel();

@@ -76,7 +76,8 @@ public sealed class ClientListener : IAsyncDisposable
 
     private async Task RunConnectionAsync(Socket client, IPAddress address)
     {
-        var connection = new ClientConnection(client, _core, _fourLetterWords, _log);
+        var connection = new ClientConnection(client, _core, _fourLetterWords, _log,
+            () => _perAddress.AddOrUpdate(address, 0, (_, n) => Math.Max(0, n - 1)));
         _connections[connection.ConnectionId] = connection;
         try
         {
@@ -89,7 +90,6 @@ public sealed class ClientListener : IAsyncDisposable
         finally
         {
             _connections.TryRemove(connection.ConnectionId, out _);
-            _perAddress.AddOrUpdate(address, 0, (_, n) => Math.Max(0, n - 1));
         }
     }
 
