@@ -115,19 +115,14 @@ def apache_sees(work, classpath):
         try:
             if not wait_ready(port, proc, time.time() + 60):
                 raise RuntimeError("Apache ZooKeeper did not start on Warden's data; see apache.log")
-            zk = KazooClient(hosts="127.0.0.1:%d" % port, timeout=10)
-            zk.start(timeout=15)
-            try:
-                return {c: zk.get("/crash/" + c)[0] for c in zk.get_children("/crash")}
-            finally:
-                zk.stop()
-                zk.close()
+            return snapshot_of(port)
         finally:
             proc.kill()
             proc.wait(timeout=15)
 
 
 def snapshot_of(port):
+    """Every /crash znode with its data, as the server on this port serves it."""
     zk = KazooClient(hosts="127.0.0.1:%d" % port, timeout=10)
     zk.start(timeout=15)
     try:
