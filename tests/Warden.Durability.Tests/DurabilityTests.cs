@@ -51,6 +51,7 @@ public class DurabilityTests(ITestOutputHelper output)
     [InlineData("corrupt-middle")]
     [InlineData("disk-full")]
     [InlineData("readonly-logdir")]
+    [InlineData("sessions")]
     public async Task DamagedOrFullDataDirectoriesGetClearAnswersAndLoseNothing(string scenario)
     {
         var result = await RunAsync("faults.py", [scenario], TimeSpan.FromMinutes(3));

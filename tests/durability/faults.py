@@ -8,6 +8,8 @@ Scenarios:
   disk-full       dataLogDir on a 4 MiB tmpfs: the server stops with a clear message when the disk fills, and
                   after the disk grows every acknowledged write is still there
   readonly-logdir dataLogDir on a read-only mount: the server refuses to start and says why
+  sessions        sessions and their ephemeral nodes survive a restart: a client that comes back within its
+                  timeout keeps its session and ephemerals; one that does not is expired and its ephemerals go
 Prints "ok: ..." or "FAILED: ..." and exits 0 or 1. Mount scenarios need root (as CI is).
 """
 import logging, os, socket, struct, subprocess, sys, time
@@ -213,12 +215,52 @@ def readonly_logdir(dll, work):
         subprocess.run(["umount", "-l", logdir])
 
 
+def sessions(dll, work):
+    data, logdir = os.path.join(work, "data"), os.path.join(work, "log")
+    server = Server(dll, work, data, logdir, free_port())
+    server.start()
+    returning = KazooClient(hosts="127.0.0.1:%d" % server.port, timeout=10)
+    returning.start(timeout=15)
+    returning.create("/kept", b"", ephemeral=True)
+    leaving = KazooClient(hosts="127.0.0.1:%d" % server.port, timeout=4)
+    leaving.start(timeout=15)
+    leaving.create("/gone", b"", ephemeral=True)
+    session_before = returning.client_id[0]
+    leaving_session = leaving.client_id[0]
+    server.kill()
+    # The leaving client stops retrying, so only the returning one can resume its session after the restart.
+    leaving.stop()
+    if not server.start():
+        return "FAILED: the server would not restart: " + server.stderr()
+    deadline = time.time() + 30
+    while time.time() < deadline and not (returning.connected and returning.exists("/kept")):
+        time.sleep(0.1)
+    resumed = returning.connected and returning.client_id[0] == session_before and returning.exists("/kept") is not None
+    watcher = server.client()
+    deadline = time.time() + 30
+    while time.time() < deadline and watcher.exists("/gone") is not None:
+        time.sleep(0.2)
+    gone = watcher.exists("/gone") is None
+    kept = watcher.exists("/kept")
+    watcher.stop()
+    returning.stop()
+    server.kill()
+    if not resumed:
+        return "FAILED: the client did not resume session 0x%x with its ephemeral after the restart" % session_before
+    if not gone:
+        return "FAILED: session 0x%x never came back, yet its ephemeral /gone outlived its timeout" % leaving_session
+    if kept is None or kept.ephemeralOwner != session_before:
+        return "FAILED: /kept lost its owner"
+    return "ok: session 0x%x resumed with its ephemeral after the restart; session 0x%x expired and /gone went" % (
+        session_before, leaving_session)
+
+
 def main():
     logging.getLogger("kazoo").setLevel(logging.CRITICAL)
     dll, work, scenario = sys.argv[1], sys.argv[2], sys.argv[3]
     os.makedirs(work, exist_ok=True)
     scenarios = {"torn-tail": torn_tail, "corrupt-middle": corrupt_middle, "disk-full": disk_full,
-                 "readonly-logdir": readonly_logdir}
+                 "readonly-logdir": readonly_logdir, "sessions": sessions}
     verdict = scenarios[scenario](dll, work)
     print(verdict, flush=True)
     return 0 if verdict.startswith("ok") else 1
