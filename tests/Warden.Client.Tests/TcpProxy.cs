@@ -1,0 +1,142 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Warden.Client.Tests;
+
+/// <summary>
+/// A TCP relay between the client and a server, for faults a server cannot be asked to make: it can cut
+/// every connection at once (with a reset, as a failed network does), refuse new ones for a while, and be
+/// pointed at another server (a restarted one on a new port looks to the client like the same address).
+/// </summary>
+public sealed class TcpProxy : IAsyncDisposable
+{
+    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _gate = new();
+    private readonly List<Socket> _open = [];
+    private readonly Task _acceptLoop;
+    private IPEndPoint _target;
+    private bool _refusing;
+
+    public TcpProxy(IPEndPoint target)
+    {
+        _target = target;
+        _listener.Start();
+        _acceptLoop = AcceptLoopAsync();
+    }
+
+    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+    public string ConnectString => $"127.0.0.1:{Port}";
+
+    /// <summary>How many client connections were accepted and relayed.</summary>
+    public int Accepted { get; private set; }
+
+    public void Retarget(IPEndPoint target)
+    {
+        lock (_gate) _target = target;
+    }
+
+    /// <summary>While refusing, new connections are closed as soon as they are accepted.</summary>
+    public void Refuse(bool refusing)
+    {
+        lock (_gate) _refusing = refusing;
+    }
+
+    /// <summary>Resets every relayed connection, both sides.</summary>
+    public void SeverAll()
+    {
+        List<Socket> open;
+        lock (_gate)
+        {
+            open = [.. _open];
+            _open.Clear();
+        }
+        foreach (var socket in open)
+        {
+            socket.LingerState = new LingerOption(true, 0);
+            socket.Dispose();
+        }
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await _listener.AcceptSocketAsync(_stop.Token);
+            }
+            catch (Exception) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+            IPEndPoint target;
+            bool refusing;
+            lock (_gate)
+            {
+                target = _target;
+                refusing = _refusing;
+            }
+            if (refusing)
+            {
+                client.LingerState = new LingerOption(true, 0);
+                client.Dispose();
+                continue;
+            }
+            _ = RelayAsync(client, target);
+        }
+    }
+
+    private async Task RelayAsync(Socket client, IPEndPoint target)
+    {
+        var server = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        client.NoDelay = true;
+        try
+        {
+            await server.ConnectAsync(target, _stop.Token);
+        }
+        catch (Exception)
+        {
+            client.LingerState = new LingerOption(true, 0);
+            client.Dispose();
+            server.Dispose();
+            return;
+        }
+        lock (_gate)
+        {
+            _open.Add(client);
+            _open.Add(server);
+            Accepted++;
+        }
+        await Task.WhenAny(PumpAsync(client, server), PumpAsync(server, client));
+        client.Dispose();
+        server.Dispose();
+    }
+
+    private async Task PumpAsync(Socket from, Socket to)
+    {
+        var buffer = new byte[64 * 1024];
+        try
+        {
+            while (true)
+            {
+                int read = await from.ReceiveAsync(buffer, SocketFlags.None, _stop.Token);
+                if (read == 0) return;
+                await to.SendAsync(buffer.AsMemory(0, read), SocketFlags.None, _stop.Token);
+            }
+        }
+        catch (Exception)
+        {
+            // A cut connection ends the relay; that is the point.
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        _listener.Stop();
+        SeverAll();
+        await _acceptLoop;
+    }
+}
