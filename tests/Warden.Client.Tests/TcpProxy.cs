@@ -14,6 +14,7 @@ public sealed class TcpProxy : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _gate = new();
     private readonly List<Socket> _open = [];
+    private TaskCompletionSource _freezeMark = NewGate();
     private readonly Task _acceptLoop;
     private IPEndPoint _target;
     private bool _refusing;
@@ -42,6 +43,21 @@ public sealed class TcpProxy : IAsyncDisposable
         lock (_gate) _refusing = refusing;
     }
 
+    /// <summary>
+    /// Stops relaying bytes on the current connections without closing them: a silent network, which only
+    /// the client's read timeout can detect. New connections are relayed normally.
+    /// </summary>
+    public void FreezeCurrent()
+    {
+        lock (_gate)
+        {
+            _freezeMark.TrySetCanceled();
+            _freezeMark = NewGate();
+        }
+    }
+
+    private static TaskCompletionSource NewGate() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     /// <summary>Resets every relayed connection, both sides.</summary>
     public void SeverAll()
     {
@@ -51,11 +67,21 @@ public sealed class TcpProxy : IAsyncDisposable
             open = [.. _open];
             _open.Clear();
         }
-        foreach (var socket in open)
+        foreach (var socket in open) Reset(socket);
+    }
+
+    /// <summary>Closes with an RST rather than a FIN, as a broken network or a killed peer would.</summary>
+    private static void Reset(Socket socket)
+    {
+        try
         {
             socket.LingerState = new LingerOption(true, 0);
-            socket.Dispose();
         }
+        catch (Exception e) when (e is ObjectDisposedException or SocketException)
+        {
+            // Already closed by the relay itself.
+        }
+        socket.Dispose();
     }
 
     private async Task AcceptLoopAsync()
@@ -80,8 +106,7 @@ public sealed class TcpProxy : IAsyncDisposable
             }
             if (refusing)
             {
-                client.LingerState = new LingerOption(true, 0);
-                client.Dispose();
+                Reset(client);
                 continue;
             }
             _ = RelayAsync(client, target);
@@ -98,8 +123,7 @@ public sealed class TcpProxy : IAsyncDisposable
         }
         catch (Exception)
         {
-            client.LingerState = new LingerOption(true, 0);
-            client.Dispose();
+            Reset(client);
             server.Dispose();
             return;
         }
@@ -109,12 +133,19 @@ public sealed class TcpProxy : IAsyncDisposable
             _open.Add(server);
             Accepted++;
         }
-        await Task.WhenAny(PumpAsync(client, server), PumpAsync(server, client));
+        TaskCompletionSource frozen;
+        lock (_gate) frozen = _freezeMark;
+        await Task.WhenAny(PumpAsync(client, server, frozen.Task), PumpAsync(server, client, frozen.Task));
+        lock (_gate)
+        {
+            _open.Remove(client);
+            _open.Remove(server);
+        }
         client.Dispose();
         server.Dispose();
     }
 
-    private async Task PumpAsync(Socket from, Socket to)
+    private async Task PumpAsync(Socket from, Socket to, Task frozen)
     {
         var buffer = new byte[64 * 1024];
         try
@@ -123,6 +154,8 @@ public sealed class TcpProxy : IAsyncDisposable
             {
                 int read = await from.ReceiveAsync(buffer, SocketFlags.None, _stop.Token);
                 if (read == 0) return;
+                // A frozen relay swallows what it reads; a cancelled gate marks the freeze.
+                if (frozen.IsCanceled) continue;
                 await to.SendAsync(buffer.AsMemory(0, read), SocketFlags.None, _stop.Token);
             }
         }
