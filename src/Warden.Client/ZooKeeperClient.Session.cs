@@ -17,6 +17,7 @@ public sealed partial class ZooKeeperClient
         var hosts = _connectString.Hosts.OrderBy(_ => _random.Next()).ToArray();
         int next = 0;
         int failedInARow = 0;
+        long disconnectedAt = _time.GetTimestamp();
         var stop = _stopping.Token;
         while (!stop.IsCancellationRequested)
         {
@@ -41,10 +42,12 @@ public sealed partial class ZooKeeperClient
             if (established)
             {
                 failedInARow = 0;
+                disconnectedAt = _time.GetTimestamp();
                 SetState(ConnectionState.Disconnected, host);
                 SetState(ConnectionState.Connecting, null);
                 continue;
             }
+            if (SessionOutlivedItsTimeout(disconnectedAt)) break;
             if (++failedInARow >= hosts.Length)
             {
                 // A whole pass failed: wait a little (randomised, bounded) before the next, so a client
@@ -61,6 +64,24 @@ public sealed partial class ZooKeeperClient
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// A session no server took back within its whole timeout is expired on the server by now: no server
+    /// heard from it for that long. Saying so beats retrying for ever, which is what the client would otherwise
+    /// do against a server that refuses the session (one that lost its data refuses a client that saw a newer
+    /// zxid). Curator does the same.
+    /// </summary>
+    private bool SessionOutlivedItsTimeout(long disconnectedAt)
+    {
+        if (Interlocked.Read(ref _sessionId) == 0) return false;
+        var away = _time.GetElapsedTime(disconnectedAt);
+        var timeout = SessionTimeout;
+        if (away <= timeout) return false;
+        _logger.LogWarning("no server resumed session {SessionId} within its {Timeout} ms timeout; treating it as expired", SessionId, timeout.TotalMilliseconds);
+        EndSession(ConnectionState.Expired, new ZooKeeperException(ErrorCode.SessionExpired, null,
+            $"no server resumed the session within its {timeout.TotalMilliseconds:0} ms timeout"));
+        return true;
     }
 
     /// <summary>One connection from handshake to failure. Returns true if a session was established on it.</summary>

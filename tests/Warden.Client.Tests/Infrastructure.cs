@@ -84,13 +84,16 @@ public sealed class StateRecorder
     }
 
     /// <summary>Waits (bounded) for the next change into <paramref name="state"/>, consuming earlier ones.</summary>
-    public async Task WaitForAsync(ConnectionState state)
+    public Task WaitForAsync(ConnectionState state) => WaitForAnyAsync(state);
+
+    /// <summary>Waits (bounded) for the next change into any of <paramref name="states"/> and returns it.</summary>
+    public async Task<ConnectionState> WaitForAnyAsync(params ConnectionState[] states)
     {
         using var bound = new CancellationTokenSource(Bounds.Wait);
         while (true)
         {
             var change = await _changes.Reader.ReadAsync(bound.Token);
-            if (change.Current == state) return;
+            if (states.Contains(change.Current)) return change.Current;
         }
     }
 }
