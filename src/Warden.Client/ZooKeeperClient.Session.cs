@@ -36,7 +36,9 @@ public sealed partial class ZooKeeperClient
             {
                 break;
             }
-            if (stop.IsCancellationRequested || State.IsTerminal()) break;
+            // A closing client must not take the server's goodbye (it closes the socket after closeSession)
+            // for a lost connection and resume the session it is ending.
+            if (stop.IsCancellationRequested || State.IsTerminal() || Volatile.Read(ref _closing)) break;
             // Requests queued while no connection could be made would otherwise wait without bound.
             FailQueued(new ZooKeeperException(ErrorCode.ConnectionLoss, null, $"no connection (last tried {host})"));
             if (established)
@@ -207,6 +209,7 @@ public sealed partial class ZooKeeperClient
             await StopAsync().ConfigureAwait(false);
             return;
         }
+        Volatile.Write(ref _closing, true);
         if (State.IsConnected())
         {
             using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

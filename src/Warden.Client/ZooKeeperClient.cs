@@ -35,6 +35,7 @@ public sealed partial class ZooKeeperClient : IAsyncDisposable, IConnectionOwner
     private long _lastZxid;
     private int _nextXid = 1;
     private int _negotiatedTimeoutMs;
+    private bool _closing;
 
     /// <summary>Creates the client and starts connecting in the background; see <see cref="ConnectAsync(ZooKeeperClientOptions, ILogger?, CancellationToken)"/>.</summary>
     public ZooKeeperClient(IOptions<ZooKeeperClientOptions> options, ILogger<ZooKeeperClient>? logger = null)
