@@ -238,4 +238,24 @@ public sealed class OperationTests(SharedServers servers)
         var after = await Assert.ThrowsAsync<ZooKeeperException>(() => client.ExistsAsync(root)).Bounded();
         Assert.Equal(ErrorCode.ConnectionLoss, after.Code);
     }
+
+    [Theory]
+    [InlineData(ServerKind.Apache)]
+    [InlineData(ServerKind.Warden)]
+    public async Task Credentials_the_server_refuses_end_the_session_as_auth_failed(ServerKind kind)
+    {
+        var (client, root) = await StartAsync(kind);
+        await using var _ = client;
+        var states = new StateRecorder(client);
+        var callbackEvents = System.Threading.Channels.Channel.CreateUnbounded<WatchedEvent>();
+        await client.GetDataAsync(root, e => callbackEvents.Writer.TryWrite(e)).Bounded();
+
+        var refused = await Assert.ThrowsAsync<ZooKeeperException>(() => client.AddAuthAsync("no-such-scheme", Bytes("x"))).Bounded();
+        Assert.Equal(ErrorCode.AuthFailed, refused.Code);
+        await states.WaitForAsync(ConnectionState.AuthFailed);
+        Assert.Equal(ConnectionState.AuthFailed, client.State);
+        Assert.Equal(new WatchedEvent(EventType.None, KeeperState.AuthFailed, null), await callbackEvents.Reader.ReadAsync().AsTask().Bounded());
+        var after = await Assert.ThrowsAsync<ZooKeeperException>(() => client.ExistsAsync(root)).Bounded();
+        Assert.Equal(ErrorCode.AuthFailed, after.Code);
+    }
 }
