@@ -99,6 +99,32 @@ public sealed class ReconnectTests(ITestOutputHelper output)
     [Theory]
     [InlineData(ServerKind.Apache)]
     [InlineData(ServerKind.Warden)]
+    public async Task Pings_keep_an_idle_session_alive_past_its_timeout(ServerKind kind)
+    {
+        await using var server = await ServerProcess.StartAsync(kind, ShortTicks);
+        await using var proxy = new TcpProxy(server.EndPoint);
+        await using var client = await Clients.ConnectAsync(proxy.ConnectString, TimeSpan.FromSeconds(3));
+        var states = new StateRecorder(client);
+        Assert.Equal(TimeSpan.FromSeconds(3), client.SessionTimeout);
+        var session = client.SessionId;
+
+        // A ping is 12 bytes and goes out after a third of the session timeout of silence: four of them
+        // span more than a session timeout, long enough for the server to expire a session without them.
+        const int PingBytes = 12;
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        await proxy.WaitForClientBytesAsync(proxy.ClientBytes + 4 * PingBytes).Bounded();
+        output.WriteLine($"four pings in {started.Elapsed}; states seen: {string.Join(", ", states.Seen)}");
+        Assert.True(started.Elapsed > client.SessionTimeout, $"four pings came in {started.Elapsed}: faster than one per third of the timeout");
+
+        Assert.Equal(session, client.SessionId);
+        Assert.Equal(1, proxy.Accepted);
+        Assert.DoesNotContain(ConnectionState.Disconnected, states.Seen);
+        Assert.NotNull(await client.ExistsAsync("/").Bounded());
+    }
+
+    [Theory]
+    [InlineData(ServerKind.Apache)]
+    [InlineData(ServerKind.Warden)]
     public async Task A_dead_host_in_the_list_is_skipped_and_failover_keeps_the_session(ServerKind kind)
     {
         await using var server = await ServerProcess.StartAsync(kind, ShortTicks);

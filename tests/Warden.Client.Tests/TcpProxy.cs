@@ -29,6 +29,40 @@ public sealed class TcpProxy : IAsyncDisposable
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
     public string ConnectString => $"127.0.0.1:{Port}";
 
+    private long _clientBytes;
+    private readonly List<(long Bytes, TaskCompletionSource Reached)> _byteWaiters = [];
+
+    /// <summary>Waits until the clients have sent at least <paramref name="bytes"/> bytes in all, through this proxy.</summary>
+    public Task WaitForClientBytesAsync(long bytes)
+    {
+        lock (_gate)
+        {
+            if (_clientBytes >= bytes) return Task.CompletedTask;
+            var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _byteWaiters.Add((bytes, reached));
+            return reached.Task;
+        }
+    }
+
+    public long ClientBytes
+    {
+        get { lock (_gate) return _clientBytes; }
+    }
+
+    private void CountClientBytes(int count)
+    {
+        lock (_gate)
+        {
+            _clientBytes += count;
+            _byteWaiters.RemoveAll(waiter =>
+            {
+                if (_clientBytes < waiter.Bytes) return false;
+                waiter.Reached.TrySetResult();
+                return true;
+            });
+        }
+    }
+
     /// <summary>How many client connections were accepted and relayed.</summary>
     public int Accepted { get; private set; }
 
@@ -135,7 +169,7 @@ public sealed class TcpProxy : IAsyncDisposable
         }
         TaskCompletionSource frozen;
         lock (_gate) frozen = _freezeMark;
-        await Task.WhenAny(PumpAsync(client, server, frozen.Task), PumpAsync(server, client, frozen.Task));
+        await Task.WhenAny(PumpAsync(client, server, frozen.Task, CountClientBytes), PumpAsync(server, client, frozen.Task, null));
         lock (_gate)
         {
             _open.Remove(client);
@@ -145,7 +179,7 @@ public sealed class TcpProxy : IAsyncDisposable
         server.Dispose();
     }
 
-    private async Task PumpAsync(Socket from, Socket to, Task frozen)
+    private async Task PumpAsync(Socket from, Socket to, Task frozen, Action<int>? count)
     {
         var buffer = new byte[64 * 1024];
         try
@@ -156,6 +190,7 @@ public sealed class TcpProxy : IAsyncDisposable
                 if (read == 0) return;
                 // A frozen relay swallows what it reads; a cancelled gate marks the freeze.
                 if (frozen.IsCanceled) continue;
+                count?.Invoke(read);
                 await to.SendAsync(buffer.AsMemory(0, read), SocketFlags.None, _stop.Token);
             }
         }
