@@ -89,36 +89,7 @@ public sealed partial class ZooKeeperClient
     /// <summary>One connection from handshake to failure. Returns true if a session was established on it.</summary>
     private async Task<bool> ServeOneConnectionAsync(HostAddress host, Action onEstablished, CancellationToken stop)
     {
-        var connectTimeout = _options.ConnectTimeout ?? _options.SessionTimeout / _connectString.Hosts.Count;
-        Connection connection;
-        ConnectResponse response;
-        using (var attempt = CancellationTokenSource.CreateLinkedTokenSource(stop))
-        {
-            attempt.CancelAfter(connectTimeout);
-            try
-            {
-                connection = await Connection.OpenAsync(host, _options.MaxPacketBytes, _time, _logger, attempt.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!stop.IsCancellationRequested)
-            {
-                throw new TimeoutException($"no TCP connection within {connectTimeout.TotalMilliseconds:0} ms");
-            }
-            try
-            {
-                var request = new ConnectRequest(0, Interlocked.Read(ref _lastZxid), (int)_options.SessionTimeout.TotalMilliseconds,
-                    Interlocked.Read(ref _sessionId), _password, _options.CanBeReadOnly);
-                response = await connection.HandshakeAsync(request, attempt.Token).ConfigureAwait(false);
-            }
-            catch (Exception error)
-            {
-                await connection.DisposeAsync().ConfigureAwait(false);
-                if (error is OperationCanceledException && !stop.IsCancellationRequested)
-                {
-                    throw new TimeoutException($"no handshake reply within {connectTimeout.TotalMilliseconds:0} ms");
-                }
-                throw;
-            }
-        }
+        var (connection, response) = await OpenAndHandshakeAsync(host, stop).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             if (response.TimeoutMs <= 0)
@@ -144,6 +115,38 @@ public sealed partial class ZooKeeperClient
             FailInFlight(connection, lost);
             if (reason is not null) _logger.LogInformation("connection to {Server} lost: {Reason}", host, reason.Message);
             return true;
+        }
+    }
+
+    /// <summary>Opens a TCP connection and offers the session, both within the connect timeout.</summary>
+    private async Task<(Connection Connection, ConnectResponse Response)> OpenAndHandshakeAsync(HostAddress host, CancellationToken stop)
+    {
+        var connectTimeout = _options.ConnectTimeout ?? _options.SessionTimeout / _connectString.Hosts.Count;
+        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        attempt.CancelAfter(connectTimeout);
+        Connection connection;
+        try
+        {
+            connection = await Connection.OpenAsync(host, _options.MaxPacketBytes, _time, _logger, attempt.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!stop.IsCancellationRequested)
+        {
+            throw new TimeoutException($"no TCP connection within {connectTimeout.TotalMilliseconds:0} ms");
+        }
+        try
+        {
+            var request = new ConnectRequest(0, Interlocked.Read(ref _lastZxid), (int)_options.SessionTimeout.TotalMilliseconds,
+                Interlocked.Read(ref _sessionId), _password, _options.CanBeReadOnly);
+            return (connection, await connection.HandshakeAsync(request, attempt.Token).ConfigureAwait(false));
+        }
+        catch (Exception error)
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            if (error is OperationCanceledException && !stop.IsCancellationRequested)
+            {
+                throw new TimeoutException($"no handshake reply within {connectTimeout.TotalMilliseconds:0} ms");
+            }
+            throw;
         }
     }
 
