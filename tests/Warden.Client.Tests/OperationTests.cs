@@ -77,6 +77,10 @@ public sealed class OperationTests(SharedServers servers)
 
         var ttl = await client.CreateAsync(root + "/ttl", Bytes("t"), CreateMode.PersistentWithTtl, ttl: TimeSpan.FromMinutes(5)).Bounded();
         Assert.Equal(root + "/ttl", ttl.Path);
+        // Containers and TTL nodes keep their kind in ephemeralOwner on the server, but clients are shown 0.
+        Assert.Equal(0, container.Stat.EphemeralOwner);
+        Assert.Equal(0, ttl.Stat.EphemeralOwner);
+        Assert.Equal(0, (await client.ExistsAsync(root + "/ttl").Bounded())!.Value.EphemeralOwner);
         var ttlSequential = await client.CreateAsync(root + "/ttlseq-", null, CreateMode.PersistentSequentialWithTtl, ttl: TimeSpan.FromMinutes(5)).Bounded();
         Assert.Matches(@"/ttlseq-\d{10}$", ttlSequential.Path);
 

@@ -79,7 +79,7 @@ public sealed class PipelinedThroughputBenchmark(ITestOutputHelper output)
 
     private static async Task<double> RunJavaAsync(string classes, string connectString, string path, string operation)
     {
-        var classPath = string.Join(Path.PathSeparator, classes, "/usr/share/java/zookeeper.jar", "/usr/share/java/slf4j-nop.jar");
+        var classPath = string.Join(Path.PathSeparator, classes, InstalledTools.ApacheClassPath);
         var result = await ProcessRunner.RunAsync(InstalledTools.Java,
             ["-cp", classPath, "JavaClientBench", connectString, path, operation, Count.ToString(), Window.ToString()], TimeSpan.FromMinutes(5));
         Assert.True(result.ExitCode == 0, result.Describe());
