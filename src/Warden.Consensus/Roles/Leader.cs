@@ -186,6 +186,7 @@ internal sealed class Leader(PeerContext context) : Role(context)
         if (acks < Context.Options.QuorumSize) return;
         _established = true;
         Context.SetCurrentEpoch(_newEpoch);
+        Context.CurrentVote = Context.CurrentVote with { PeerEpoch = _newEpoch };
         Context.CommitUpTo(Context.Log.LastZxid);
         foreach (var session in _sessions.Values.ToList())
         {

@@ -156,6 +156,8 @@ internal abstract class Learner(PeerContext context, ServerId leader) : Role(con
         }
         // Taking on the leader's history: the current epoch and the synced log go to disk before the ack.
         Context.SetCurrentEpoch(_newEpoch);
+        // Servers that join later compare our vote with the leader's by epoch, so it must name the new one.
+        Context.CurrentVote = Context.CurrentVote with { PeerEpoch = _newEpoch };
         _syncPoint = Context.Log.LastZxid;
         Phase = SyncPhase.AwaitingUpToDate;
         Send(new QuorumPacket(PacketType.Ack, packet.Zxid), afterPersist: true);
@@ -163,8 +165,11 @@ internal abstract class Learner(PeerContext context, ServerId leader) : Role(con
 
     private void OnUpToDate()
     {
-        // A quorum holds the leader's initial history, so all of it that we hold is committed.
-        Context.CommitUpTo(_syncPoint);
+        // A quorum holds the leader's initial history (everything from epochs before this one), so all of it that
+        // we hold is committed. Txns of this epoch that came with the sync may still be in flight; their COMMITs
+        // follow on the stream.
+        var initialHistoryEnd = Context.Log.Floor(Zxid.From(_newEpoch, 0));
+        Context.CommitUpTo(initialHistoryEnd < _syncPoint ? initialHistoryEnd : _syncPoint);
         Phase = SyncPhase.Broadcast;
     }
 }
