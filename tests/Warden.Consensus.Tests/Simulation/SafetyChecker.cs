@@ -28,6 +28,8 @@ public sealed class SafetyChecker(int quorumSize)
     private readonly List<(Zxid Zxid, ulong Fingerprint)> _history = [];
     private readonly Dictionary<long, int> _historyIndex = [];
     private readonly List<(Zxid Zxid, ulong Fingerprint)> _reported = [];
+    private List<(DurableView View, long Removals)> _lastRemovals = [];
+    private int _checkedCount;
 
     public int HistoryLength => _history.Count;
     public IReadOnlyList<(Zxid Zxid, ulong Fingerprint)> History => _history;
@@ -83,8 +85,18 @@ public sealed class SafetyChecker(int quorumSize)
     /// <summary>Every committed txn must be durable on a quorum of voters.</summary>
     public void CheckDurable(IReadOnlyList<DurableView> voterDisks)
     {
-        // Walk backwards: a loss usually shows first at the newest txns, and the check stays cheap when it does not.
-        for (int i = _history.Count - 1; i >= 0; i--)
+        // Nothing can change the answer unless the history grew or some disk changed since the last check.
+        // Appends never make a txn less durable: old txns need a new look only when some disk removed txns or was
+        // replaced by a crash, and new txns always need one.
+        bool removed = voterDisks.Count != _lastRemovals.Count;
+        for (int i = 0; !removed && i < voterDisks.Count; i++)
+        {
+            removed = !ReferenceEquals(voterDisks[i], _lastRemovals[i].View) || voterDisks[i].Removals != _lastRemovals[i].Removals;
+        }
+        int start = removed ? 0 : _checkedCount;
+        if (removed) _lastRemovals = voterDisks.Select(d => (d, d.Removals)).ToList();
+        _checkedCount = _history.Count;
+        for (int i = start; i < _history.Count; i++)
         {
             var (zxid, fingerprint) = _history[i];
             int holders = 0;

@@ -143,7 +143,13 @@ public sealed class SimDisk
 /// <summary>The txns a disk holds durably (log and snapshot), as zxid to data fingerprint.</summary>
 public sealed class DurableView
 {
-    private readonly SortedDictionary<long, ulong> _txns = [];
+    private readonly Dictionary<long, ulong> _txns = [];
+
+    /// <summary>
+    /// Rises whenever txns leave the view (a truncation or a snapshot that replaces the log). Appends cannot make a
+    /// committed txn less durable, so a checker needs to look at old txns again only when this moves.
+    /// </summary>
+    public long Removals { get; private set; }
 
     public bool Holds(Zxid zxid, ulong fingerprint) => _txns.TryGetValue(zxid.Value, out var held) && held == fingerprint;
 
@@ -155,9 +161,11 @@ public sealed class DurableView
                 _txns[append.Txn.Zxid.Value] = Fnv.Of(append.Txn.Data);
                 break;
             case TruncateLog truncate:
+                Removals++;
                 foreach (var key in _txns.Keys.Where(k => k > truncate.LastKept.Value).ToList()) _txns.Remove(key);
                 break;
             case SaveSnapshot save:
+                Removals++;
                 _txns.Clear();
                 foreach (var txn in ReplicaState.DecodeSnapshot(save.Snapshot)) _txns[txn.Zxid.Value] = Fnv.Of(txn.Data);
                 break;

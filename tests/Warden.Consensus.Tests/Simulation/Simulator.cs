@@ -15,6 +15,7 @@ public sealed class Simulator
     private readonly SimRandom _random;
     private readonly Dictionary<ServerId, SimNode> _byId = [];
     private readonly HashSet<(ServerId Leader, long Zxid)> _awaitingReport = [];
+    private readonly List<DurableView> _voterDisks = [];
     private bool _faultsOn;
     private bool _proposing;
     private int _nextValue;
@@ -186,7 +187,15 @@ public sealed class Simulator
         _ => 0,
     };
 
-    private void AfterStep() => Checker.CheckDurable(Nodes.Where(n => n.IsVoter).Select(n => n.Disk.Durable).ToList());
+    private void AfterStep()
+    {
+        _voterDisks.Clear();
+        foreach (var node in Nodes)
+        {
+            if (node.IsVoter) _voterDisks.Add(node.Disk.Durable);
+        }
+        Checker.CheckDurable(_voterDisks);
+    }
 
     /// <summary>Carries out the core's batches as a correct host must (or as a planted bug does).</summary>
     private void Process(SimNode node)
