@@ -32,14 +32,14 @@ public sealed record SimConfig
 
     public double ProposePerTick { get; init; } = 0.5;
 
-    /// <summary>Planted bug: the host forgets to sync a batch before it sends the acks that promise it is durable.</summary>
+    /// <summary>Planted bug: the host sends the messages that promise durability (acks) and syncs only later.</summary>
     public bool HostSkipsSync { get; init; }
 
     /// <summary>Planted bug: the disk reports syncs it never did.</summary>
     public bool DiskLiesAboutSync { get; init; }
 
-    /// <summary>Planted bug: the liveness phase keeps the partitions instead of healing a quorum.</summary>
-    public bool KeepPartitionsForLiveness { get; init; }
+    /// <summary>Planted bug: the liveness phase breaks the network instead of healing it.</summary>
+    public bool BreakNetworkForLiveness { get; init; }
 
     public override string ToString() =>
         $"voters={Voters} observers={Observers} retained={RetainedCommittedTxns} drop={Faults.Drop:F3} dup={Faults.Duplicate:F3} " +
