@@ -59,8 +59,17 @@ public sealed class ZabPeer
             case ElectionMessage election:
                 _context.Role.OnNotification(from, election.Notification);
                 break;
+            // A leader reads only the connections learners opened to it, and a learner only the one it opened;
+            // anything else is a stale connection from a former role (two servers can briefly each think the
+            // other leads) and is dropped, as a closed socket would drop it.
             case PacketMessage packet:
-                _context.Role.OnPacket(from, packet);
+                bool meantForThisRole = envelope.Channel switch
+                {
+                    Channel.ToLeader => _context.Role is Leader,
+                    Channel.ToLearner => _context.Role is Learner,
+                    _ => false,
+                };
+                if (meantForThisRole) _context.Role.OnPacket(from, packet);
                 break;
         }
         _context.Log.Compact(_context.Options.RetainedCommittedTxns);

@@ -33,6 +33,9 @@ public sealed class SimulationTests(ITestOutputHelper output)
             var result = new Simulator(seed, SimConfig.FromSeed(seed)).Run();
             output.WriteLine($"seed {seed}: committed {result.Committed}, reported {result.Reported}, messages {result.Messages}, crashes {result.Crashes}, trace {result.TraceHash:x16}");
             Assert.True(result.Committed > 0, $"seed {seed} committed nothing");
+            // Connections deliver in order or not at all, so a correct leader never sends a learner anything the
+            // protocol forbids; a learner that saw one points at a bug even if safety held.
+            Assert.True(result.ProtocolErrors == 0, $"seed {seed} saw {result.ProtocolErrors} protocol errors, first {result.FirstProtocolError}; replay with WARDEN_SIM_SEED={seed}");
             runs++;
             commits += result.Committed;
         }

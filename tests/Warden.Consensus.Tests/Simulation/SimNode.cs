@@ -18,6 +18,9 @@ public sealed class SimNode(PeerOptions options, SimDisk disk)
     /// <summary>Protocol errors seen by earlier incarnations, kept across crashes for the run's report.</summary>
     public int PastProtocolErrors { get; set; }
 
+    /// <summary>How many of the current core's protocol errors the simulator has logged.</summary>
+    public int SeenProtocolErrors { get; set; }
+
     public int ProtocolErrors => PastProtocolErrors + (Peer?.ProtocolErrors ?? 0);
 
     public override string ToString() =>
@@ -31,4 +34,4 @@ public sealed class SimulationFailedException(string message, Exception? inner) 
 public sealed class LivenessViolationException(string message) : Exception(message);
 
 /// <summary>What a finished run reports.</summary>
-public sealed record SimResult(ulong Seed, ulong TraceHash, int Committed, int Reported, long Messages, int Crashes, int ProtocolErrors);
+public sealed record SimResult(ulong Seed, ulong TraceHash, int Committed, int Reported, long Messages, int Crashes, int ProtocolErrors, string? FirstProtocolError);

@@ -58,6 +58,9 @@ public sealed class Simulator
     public int Crashes { get; private set; }
     public ulong TraceHash => _trace;
 
+    /// <summary>Each protocol error a core reported, with when and where, for failure messages.</summary>
+    public List<string> ProtocolErrorLog { get; } = [];
+
     /// <summary>Called with every message delivered to an up server, for scenario tests that watch the protocol.</summary>
     public Action<Envelope>? OnDeliver { get; set; }
 
@@ -74,7 +77,7 @@ public sealed class Simulator
             _faultsOn = false;
             RunLiveness();
             return new SimResult(Seed, _trace, Checker.HistoryLength, Checker.ReportedCount, Messages, Crashes,
-                Nodes.Sum(n => n.ProtocolErrors));
+                Nodes.Sum(n => n.ProtocolErrors), ProtocolErrorLog.FirstOrDefault());
         }
         catch (Exception error) when (error is not SimulationFailedException)
         {
@@ -200,6 +203,11 @@ public sealed class Simulator
     /// <summary>Carries out the core's batches as a correct host must (or as a planted bug does).</summary>
     private void Process(SimNode node)
     {
+        if (node.Peer is { } current && current.ProtocolErrors > node.SeenProtocolErrors)
+        {
+            node.SeenProtocolErrors = current.ProtocolErrors;
+            ProtocolErrorLog.Add($"tick {Ticks} {node.Id}: {current.LastProtocolError}");
+        }
         while (node.Peer is { HasReady: true } peer)
         {
             var ready = peer.TakeReady();
@@ -270,6 +278,7 @@ public sealed class Simulator
         Crashes++;
         Mix(-1, node.Id.Value);
         node.PastProtocolErrors += node.Peer!.ProtocolErrors;
+        node.SeenProtocolErrors = 0;
         node.Peer = null;
         node.State = null;
         node.Disk.Crash(_random, Config.KeepUnsyncedOnCrash);
