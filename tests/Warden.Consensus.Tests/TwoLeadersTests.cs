@@ -90,18 +90,38 @@ public sealed class TwoLeadersTests
         Assert.Equal(ProposeOutcome.NotEstablished, Peer(B).Propose([1]).Outcome);
         Assert.True(Peer(A).Propose([1]).Accepted);
 
-        // If C really turns to B, its FOLLOWERINFO shows it already accepted epoch 1; B steps down so that a new
-        // election can pick an epoch C will take, instead of leaving C out.
+        // If C really turns to B, B offers the epoch C already accepted; C answers -1 again, and B, still without
+        // a quorum for its epoch, gives up within initLimit ticks.
         _wire.Clear();
         for (int i = 0; i < 6; i++) Peer(C).Tick();
         Assert.Equal(PeerState.Looking, Peer(C).State);
         Tell(C, B, PeerState.Leading, B);
         Tell(C, A, PeerState.Following, B);
         Assert.Equal(B, Peer(C).Leader);
-        Pump(e => e.From == C && e.To == B);
+        var exchanged = Pump(e => (e.From == C && e.To == B) || (e.From == B && e.To == C));
+        var ackEpoch = Assert.Single(exchanged, e => e.Message is PacketMessage { Packet.Type: PacketType.AckEpoch });
+        Assert.Equal(-1, ((PacketMessage)ackEpoch.Message).Packet.ReadIntPayload());
+        Assert.DoesNotContain(exchanged, e => e.From == B && e.Message is PacketMessage { Packet.Type: PacketType.NewLeader });
+        Assert.Equal(0, Peer(C).ProtocolErrors);
+        Assert.False(Peer(B).IsEstablishedLeader);
+        for (int i = 0; i < 11 && Peer(B).State == PeerState.Leading; i++) Peer(B).Tick();
         Assert.Equal(PeerState.Looking, Peer(B).State);
-        Assert.Equal(1, Peer(B).AcceptedEpoch);
         Assert.Equal(0, Peer(B).CurrentEpoch);
+    }
+
+    [Fact]
+    public void Leader_steps_down_for_a_voter_that_accepted_a_newer_epoch()
+    {
+        Start(A);
+        Tell(A, B, PeerState.Looking, A);
+        var info = new QuorumPacket(PacketType.FollowerInfo, Zxid.From(0, 0), new LearnerInfo(B, QuorumPacket.ProtocolVersion, 0).Encode());
+        Peer(A).Step(new Envelope(B, A, Channel.ToLeader, new PacketMessage(info)));
+        Assert.Equal(1, Peer(A).AcceptedEpoch);
+        Assert.Equal(PeerState.Leading, Peer(A).State);
+        // C has promised epoch 5 elsewhere and would refuse epoch 1 for as long as A leads.
+        var ahead = new QuorumPacket(PacketType.FollowerInfo, Zxid.From(5, 0), new LearnerInfo(C, QuorumPacket.ProtocolVersion, 0).Encode());
+        Peer(A).Step(new Envelope(C, A, Channel.ToLeader, new PacketMessage(ahead)));
+        Assert.Equal(PeerState.Looking, Peer(A).State);
     }
 
     [Fact]

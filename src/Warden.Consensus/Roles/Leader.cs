@@ -68,10 +68,11 @@ internal sealed class Leader(PeerContext context) : Role(context)
         if (!known || info.ServerId != from) return;
         // A new connection from a learner replaces its old one, as a new LearnerHandler replaces a dead one.
         var session = new LearnerSession(from, observer, packet.Zxid.Epoch, Context.Now);
-        if (_newEpoch >= 0 && !observer && session.AcceptedEpoch >= _newEpoch)
+        if (_newEpoch >= 0 && !observer && session.AcceptedEpoch > _newEpoch)
         {
-            // This voter promised an epoch at least as new as ours to a leader that never got established; it will
-            // refuse ours, and would stay out for as long as we lead. A new election picks an epoch above it.
+            // This voter promised a newer epoch than ours to a leader that never got established; it will refuse
+            // ours, and would stay out for as long as we lead. A new election picks an epoch above it. (A voter that
+            // accepted our own epoch and reconnects is welcome: it answers LEADERINFO with -1 and is synchronised.)
             StepDown();
             return;
         }
