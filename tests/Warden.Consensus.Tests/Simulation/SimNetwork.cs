@@ -74,9 +74,11 @@ public sealed class SimNetwork(SimRandom random)
             link.LearnerConnection = link.LeaderConnection = 0;
             return;
         }
+        // In order within a connection: never before the previous packet (ties keep send order by sequence), but
+        // any number may arrive at once, as a burst does, so a long DIFF does not crawl at one packet per unit.
         long arrival = Now + random.Between(Faults.MinDelay, Faults.MaxDelay);
-        if (toLeader) arrival = link.LastArrivalToLeader = Math.Max(arrival, link.LastArrivalToLeader + 1);
-        else arrival = link.LastArrivalToLearner = Math.Max(arrival, link.LastArrivalToLearner + 1);
+        if (toLeader) arrival = link.LastArrivalToLeader = Math.Max(arrival, link.LastArrivalToLeader);
+        else arrival = link.LastArrivalToLearner = Math.Max(arrival, link.LastArrivalToLearner);
         _queue.Enqueue(new InFlight(envelope, connection), (arrival, _sequence++));
     }
 
