@@ -98,6 +98,15 @@ public sealed class CheckerTests
     }
 
     [Fact]
+    public void Simulator_with_a_disk_that_forgets_epochs_is_caught()
+    {
+        // Servers that restart without their epochs can elect a leader whose history misses committed txns, and
+        // can reuse old epochs; the checkers (or the core's own invariants) must stop the run.
+        var failure = FirstFailure(new SimConfig { DiskForgetsEpochs = true }, seeds: 40);
+        Assert.True(failure.InnerException is SafetyViolationException or InvariantViolationException, failure.Message);
+    }
+
+    [Fact]
     public void Liveness_check_catches_a_network_that_never_heals()
     {
         var failure = FirstFailure(new SimConfig { BreakNetworkForLiveness = true, SafetyTicks = 20, LivenessTicks = 60 }, seeds: 1);
@@ -124,6 +133,7 @@ public sealed class CheckerTests
             {
                 HostSkipsSync = planted.HostSkipsSync,
                 DiskLiesAboutSync = planted.DiskLiesAboutSync,
+                DiskForgetsEpochs = planted.DiskForgetsEpochs,
                 BreakNetworkForLiveness = planted.BreakNetworkForLiveness,
                 SafetyTicks = planted.BreakNetworkForLiveness ? planted.SafetyTicks : SimConfig.FromSeed(seed).SafetyTicks,
                 LivenessTicks = planted.BreakNetworkForLiveness ? planted.LivenessTicks : SimConfig.FromSeed(seed).LivenessTicks,

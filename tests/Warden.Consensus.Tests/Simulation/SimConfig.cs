@@ -38,6 +38,9 @@ public sealed record SimConfig
     /// <summary>Planted bug: the disk reports syncs it never did.</summary>
     public bool DiskLiesAboutSync { get; init; }
 
+    /// <summary>Planted bug: a restarted server forgets its acceptedEpoch and currentEpoch.</summary>
+    public bool DiskForgetsEpochs { get; init; }
+
     /// <summary>Planted bug: the liveness phase breaks the network instead of healing it.</summary>
     public bool BreakNetworkForLiveness { get; init; }
 

@@ -16,6 +16,9 @@ public sealed class SimDisk
     /// <summary>A planted bug for checker tests: a disk that reports a sync it never did.</summary>
     public bool LiesAboutSync { get; init; }
 
+    /// <summary>A planted bug for checker tests: recovery that ignores the epoch files.</summary>
+    public bool ForgetsEpochs { get; init; }
+
     /// <summary>What would survive a crash right now, kept up to date at each sync for the durability checker.</summary>
     public DurableView Durable { get; private set; } = new();
 
@@ -72,6 +75,7 @@ public sealed class SimDisk
                 case SaveCurrentEpoch epoch: current = epoch.Epoch; break;
             }
         }
+        if (ForgetsEpochs) accepted = current = 0;
         return (new RecoveredState(accepted, current, snapshotZxid, log), snapshot);
     }
 

@@ -41,7 +41,7 @@ public sealed class Simulator
                 SyncLimitTicks = config.SyncLimitTicks,
                 RetainedCommittedTxns = config.RetainedCommittedTxns,
             };
-            var node = new SimNode(options, new SimDisk { LiesAboutSync = config.DiskLiesAboutSync });
+            var node = new SimNode(options, new SimDisk { LiesAboutSync = config.DiskLiesAboutSync, ForgetsEpochs = config.DiskForgetsEpochs });
             Nodes.Add(node);
             _byId[id] = node;
         }
