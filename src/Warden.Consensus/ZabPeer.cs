@@ -38,7 +38,7 @@ public sealed class ZabPeer
     public int ProtocolErrors => _context.ProtocolErrors;
     public string? LastProtocolError => _context.LastProtocolError;
 
-    /// <summary>The committed txns this server still holds in its log, for diagnostics and tests.</summary>
+    /// <summary>The txns this server holds in its log after its snapshot point, committed or not; for diagnostics and tests.</summary>
     public IEnumerable<Txn> LoggedTxns => _context.Log.Range(_context.Log.BaseZxid, _context.Log.LastZxid);
 
     public void Tick()

@@ -108,6 +108,29 @@ public sealed class ScenarioTests
     }
 
     [Fact]
+    public void Follower_that_lost_its_commits_with_a_broken_connection_learns_them_on_reconnect()
+    {
+        var sim = Quiet(3);
+        var leader = StableLeader(sim);
+        var follower = sim.Nodes.First(n => n != leader);
+        // The follower logs and acks the txn, but the COMMIT is lost with its connection, so it holds the txn
+        // without knowing it committed. The leader keeps its quorum through the third server.
+        sim.LoseOnArrival = e => e.To == follower.Id && e.Message is PacketMessage { Packet.Type: PacketType.Commit };
+        var (_, zxid, _) = Assert.Single(sim.Propose());
+        Assert.True(sim.RunUntil(() => leader.Peer!.CommittedZxid == zxid, 20));
+        Assert.True(follower.Peer!.CommittedZxid < zxid);
+        Assert.Equal(zxid, follower.Peer.LastLoggedZxid);
+        sim.LoseOnArrival = null;
+        // No new proposals: the resync alone must tell it.
+        int epoch = leader.Peer!.CurrentEpoch;
+        Assert.True(sim.RunUntil(() => follower.Peer!.CommittedZxid == zxid, 60));
+        Assert.Equal(zxid, follower.State!.LastApplied);
+        // Same leader, same epoch: it was the resync that told the follower, not a new epoch's initial history.
+        Assert.Equal(leader, sim.EstablishedLeader());
+        Assert.Equal(epoch, leader.Peer!.CurrentEpoch);
+    }
+
+    [Fact]
     public void Peer_that_restarts_with_an_older_accepted_epoch_accepts_the_new_one_and_catches_up()
     {
         var sim = Quiet(3);

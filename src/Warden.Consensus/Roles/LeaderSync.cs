@@ -10,7 +10,8 @@ namespace Warden.Consensus.Roles;
 /// <item>TRUNC when the learner has txns the leader lacks: cut back to the last zxid both hold, then DIFF;</item>
 /// <item>SNAP when the learner is behind the oldest txn the leader still holds: send the state machine.</item>
 /// </list>
-/// Each txn goes as PROPOSAL, followed by COMMIT when the leader knows it is committed; NEWLEADER closes the sync.
+/// Each txn goes as PROPOSAL, followed by COMMIT when the leader knows it is committed, after a COMMIT for what the
+/// learner already held; NEWLEADER closes the sync.
 /// Everything waits for the disk, so that it cannot overtake the LEADERINFO sent after the acceptedEpoch write.
 /// </summary>
 internal sealed class LeaderSync(PeerContext context)
@@ -33,6 +34,10 @@ internal sealed class LeaderSync(PeerContext context)
             from = log.Floor(peerLast < limit ? peerLast : limit);
             var mode = from == peerLast ? PacketType.Diff : PacketType.Trunc;
             Send(session, new QuorumPacket(mode, mode == PacketType.Diff ? limit : from));
+            // The learner already holds everything up to `from`, but may not know how much of it committed (its
+            // COMMITs were lost with the old connection); tell it, or those txns would wait for the next epoch.
+            var known = log.Committed < from ? log.Committed : from;
+            if (known > Zxid.Zero) Send(session, new QuorumPacket(PacketType.Commit, known));
         }
         foreach (var txn in log.Range(from, limit))
         {

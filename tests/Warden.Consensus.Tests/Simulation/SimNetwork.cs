@@ -53,6 +53,15 @@ public sealed class SimNetwork(SimRandom random)
         }
     }
 
+    /// <summary>Breaks the quorum connection between two servers, whichever of them leads.</summary>
+    public void BreakConnection(ServerId a, ServerId b)
+    {
+        foreach (var key in new[] { (a, b), (b, a) })
+        {
+            if (_links.TryGetValue(key, out var link)) link.LearnerConnection = link.LeaderConnection = 0;
+        }
+    }
+
     public void Send(Envelope envelope)
     {
         if (envelope.Channel == Channel.Election)

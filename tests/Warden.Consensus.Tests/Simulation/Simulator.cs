@@ -64,6 +64,12 @@ public sealed class Simulator
     /// <summary>Called with every message delivered to an up server, for scenario tests that watch the protocol.</summary>
     public Action<Envelope>? OnDeliver { get; set; }
 
+    /// <summary>
+    /// For scenario tests: a message for which this returns true is lost on arrival, and its connection breaks
+    /// with it, as a TCP stream that lost data would.
+    /// </summary>
+    public Func<Envelope, bool>? LoseOnArrival { get; set; }
+
     public SimNode Node(int id) => _byId[new ServerId(id)];
 
     /// <summary>Runs the fault phase and the liveness phase; throws <see cref="SimulationFailedException"/> with the seed.</summary>
@@ -175,6 +181,11 @@ public sealed class Simulator
     {
         var node = _byId[envelope.To];
         if (node.Peer is null) return;
+        if (LoseOnArrival?.Invoke(envelope) == true)
+        {
+            if (envelope.Channel != Channel.Election) Network.BreakConnection(envelope.From, envelope.To);
+            return;
+        }
         Messages++;
         Mix(Network.Now, envelope.From.Value, envelope.To.Value, TraceCode(envelope.Message));
         OnDeliver?.Invoke(envelope);
