@@ -1,0 +1,150 @@
+using Warden.Consensus.Roles;
+using Warden.Consensus.Wire;
+using Warden.Protocol;
+
+namespace Warden.Consensus;
+
+/// <summary>
+/// The state every role shares: identity and limits, the durable epochs and log, the election clock, the current
+/// role, and the batch of output being built. Every change to durable state goes through here so that it is
+/// checked and recorded for the host in one place.
+/// </summary>
+internal sealed class PeerContext
+{
+    private Ready _ready = new();
+    private readonly HashSet<ServerId> _waitingForPersist = [];
+
+    public PeerContext(PeerOptions options, RecoveredState recovered)
+    {
+        Options = options;
+        Invariant.Require(recovered.CurrentEpoch <= recovered.AcceptedEpoch,
+            $"recovered currentEpoch {recovered.CurrentEpoch} is above acceptedEpoch {recovered.AcceptedEpoch}");
+        AcceptedEpoch = recovered.AcceptedEpoch;
+        CurrentEpoch = recovered.CurrentEpoch;
+        Log = new ReplicaLog(recovered.SnapshotZxid, recovered.Log);
+        DurableZxid = Log.LastZxid;
+        CurrentVote = new Vote(options.Id, Log.LastZxid, 0, CurrentEpoch);
+    }
+
+    public PeerOptions Options { get; }
+    public ServerId Id => Options.Id;
+    public bool IsVoter => Options.IsVoter(Id);
+    public ReplicaLog Log { get; }
+    public int AcceptedEpoch { get; private set; }
+    public int CurrentEpoch { get; private set; }
+
+    /// <summary>The last zxid the host has reported durable; a leader counts its own ack only up to here.</summary>
+    public Zxid DurableZxid { get; set; }
+
+    /// <summary>The election round (Apache's logical clock); kept in memory only, as Apache does.</summary>
+    public long ElectionEpoch { get; set; }
+
+    /// <summary>The vote this server stands by, sent in reply to servers that are looking.</summary>
+    public Vote CurrentVote { get; set; }
+
+    /// <summary>Ticks since this core was created.</summary>
+    public long Now { get; set; }
+
+    public Role Role { get; private set; } = null!;
+
+    /// <summary>Packets from peers that broke the protocol and made this server drop its role; for tests and metrics.</summary>
+    public int ProtocolErrors { get; private set; }
+    public string? LastProtocolError { get; private set; }
+
+    /// <summary>Learner connections the leader dropped for breaking the protocol.</summary>
+    public int LearnersDropped { get; private set; }
+
+    public void NoteLearnerDropped(string reason)
+    {
+        LearnersDropped++;
+        LastProtocolError = reason;
+    }
+
+    public Vote SelfVote => new(Id, Log.LastZxid, ElectionEpoch, CurrentEpoch);
+
+    public void ChangeRole(Role next)
+    {
+        Role = next;
+        next.Enter();
+    }
+
+    /// <summary>A peer sent something the protocol does not allow here; drop the role and look for a leader again.</summary>
+    public void ProtocolError(string message)
+    {
+        ProtocolErrors++;
+        LastProtocolError = message;
+        ChangeRole(new Looking(this));
+    }
+
+    public void Send(ServerId to, Channel channel, Message message, bool afterPersist = false)
+    {
+        // A stream to one peer must stay in order: once a message to it waits for the disk, every later
+        // message to it in this batch waits too, or the host would send them ahead of it.
+        if (afterPersist || _waitingForPersist.Contains(to))
+        {
+            _waitingForPersist.Add(to);
+            _ready.SendAfterPersist.Add(new Envelope(Id, to, channel, message));
+            return;
+        }
+        _ready.SendNow.Add(new Envelope(Id, to, channel, message));
+    }
+
+    public void SendPacket(ServerId to, Channel channel, QuorumPacket packet, bool afterPersist = false) =>
+        Send(to, channel, new PacketMessage(packet), afterPersist);
+
+    public void AppendTxn(Txn txn)
+    {
+        Log.Append(txn);
+        _ready.Persist.Add(new AppendTxn(txn));
+        _ready.LastAppended = txn.Zxid;
+    }
+
+    public void TruncateLog(Zxid lastKept)
+    {
+        Log.TruncateAfter(lastKept);
+        _ready.Persist.Add(new TruncateLog(lastKept));
+        if (DurableZxid > lastKept) DurableZxid = lastKept;
+    }
+
+    public void InstallSnapshot(Zxid zxid, byte[] snapshot)
+    {
+        Log.ResetToSnapshot(zxid);
+        _ready.Persist.Add(new SaveSnapshot(zxid, snapshot));
+        _ready.StateMachine.Add(new RestoreSnapshot(zxid, snapshot));
+        DurableZxid = Zxid.Zero;
+    }
+
+    public void SetAcceptedEpoch(int epoch)
+    {
+        Invariant.Require(epoch > AcceptedEpoch, $"acceptedEpoch must rise: {epoch} after {AcceptedEpoch}");
+        AcceptedEpoch = epoch;
+        _ready.Persist.Add(new SaveAcceptedEpoch(epoch));
+    }
+
+    public void SetCurrentEpoch(int epoch)
+    {
+        Invariant.Require(epoch <= AcceptedEpoch, $"currentEpoch {epoch} would pass acceptedEpoch {AcceptedEpoch}");
+        Invariant.Require(epoch >= CurrentEpoch, $"currentEpoch must not fall: {epoch} after {CurrentEpoch}");
+        CurrentEpoch = epoch;
+        _ready.Persist.Add(new SaveCurrentEpoch(epoch));
+    }
+
+    /// <summary>Commits up to <paramref name="zxid"/> and returns the txns that became committed.</summary>
+    public List<Txn> CommitUpTo(Zxid zxid)
+    {
+        var committed = Log.CommitUpTo(zxid);
+        foreach (var txn in committed) _ready.StateMachine.Add(new ApplyTxn(txn));
+        return committed;
+    }
+
+    public bool HasReady => !_ready.IsEmpty;
+
+    public Ready TakeReady()
+    {
+        var ready = _ready;
+        ready.LogEndAfterPersist = Log.LastZxid;
+        _ready = new Ready();
+        _waitingForPersist.Clear();
+        return ready;
+    }
+}

@@ -1,0 +1,60 @@
+namespace Warden.Consensus;
+
+/// <summary>
+/// The ensemble as one server sees it, and its limits. Time is counted in ticks that the host delivers;
+/// the core never reads a clock.
+/// </summary>
+public sealed record PeerOptions
+{
+    public required ServerId Id { get; init; }
+
+    /// <summary>The servers whose acks and votes count.</summary>
+    public required IReadOnlyList<ServerId> Voters { get; init; }
+
+    /// <summary>Servers that learn the history but never vote or ack.</summary>
+    public IReadOnlyList<ServerId> Observers { get; init; } = [];
+
+    /// <summary>Ticks a learner has to connect and sync, and a new leader has to gather its quorum (initLimit).</summary>
+    public int InitLimitTicks { get; init; } = 10;
+
+    /// <summary>Ticks of silence after which a learner drops its leader and a leader drops a learner (syncLimit).</summary>
+    public int SyncLimitTicks { get; init; } = 5;
+
+    /// <summary>Ticks between re-sends of this server's vote while it is looking.</summary>
+    public int ElectionResendTicks { get; init; } = 2;
+
+    /// <summary>Ticks a learner waits for an answer before it opens a new connection to its leader.</summary>
+    public int ConnectRetryTicks { get; init; } = 3;
+
+    /// <summary>Proposals a leader accepts beyond its last commit before it pushes back on clients.</summary>
+    public int MaxInFlightProposals { get; init; } = 1000;
+
+    /// <summary>Committed txns a leader keeps in memory to bring learners up to date by DIFF; older ones need SNAP.</summary>
+    public int RetainedCommittedTxns { get; init; } = 500;
+
+    public bool IsVoter(ServerId id) => Voters.Contains(id);
+
+    public bool IsObserver(ServerId id) => Observers.Contains(id);
+
+    public int QuorumSize => Voters.Count / 2 + 1;
+
+    public IEnumerable<ServerId> AllPeers => Voters.Concat(Observers);
+
+    public void Validate()
+    {
+        if (Voters.Count == 0) throw new ArgumentException("an ensemble needs at least one voter");
+        if (!IsVoter(Id) && !IsObserver(Id)) throw new ArgumentException($"{Id} is neither a voter nor an observer");
+        if (Voters.Intersect(Observers).Any()) throw new ArgumentException("a server cannot both vote and observe");
+        if (InitLimitTicks < 1 || SyncLimitTicks < 1 || ElectionResendTicks < 1 || ConnectRetryTicks < 1)
+        {
+            throw new ArgumentException("tick limits must be positive");
+        }
+        if (MaxInFlightProposals < 1 || RetainedCommittedTxns < 0) throw new ArgumentException("bounds must be positive");
+    }
+}
+
+/// <summary>What a server recovers from its disk at start: epochs, the snapshot point and the log after it.</summary>
+public sealed record RecoveredState(int AcceptedEpoch, int CurrentEpoch, Warden.Protocol.Zxid SnapshotZxid, IReadOnlyList<Txn> Log)
+{
+    public static readonly RecoveredState Empty = new(0, 0, Warden.Protocol.Zxid.Zero, []);
+}

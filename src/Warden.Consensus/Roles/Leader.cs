@@ -1,0 +1,294 @@
+using Warden.Consensus.Wire;
+using Warden.Protocol;
+
+namespace Warden.Consensus.Roles;
+
+/// <summary>
+/// The leader of one epoch, through Zab's three phases. Discovery: gather a quorum of FOLLOWERINFO, pick an
+/// epoch above every accepted one, and collect a quorum of ACKEPOCH. Synchronisation: bring each learner to the
+/// leader's history by DIFF, TRUNC or SNAP, then NEWLEADER; a quorum of NEWLEADER acks establishes the leader and
+/// commits its whole initial history. Broadcast: PROPOSAL, ACK, COMMIT in zxid order, INFORM to observers.
+/// A leader that cannot hold a quorum within initLimit (before) or syncLimit (after) steps down.
+/// </summary>
+internal sealed class Leader(PeerContext context) : Role(context)
+{
+    private readonly Dictionary<ServerId, LearnerSession> _sessions = [];
+    private readonly LeaderSync _sync = new(context);
+    private int _newEpoch = -1;
+    private bool _epochAgreed;
+    private bool _established;
+    private long _startTick;
+    private long _nextCounter = 1;
+
+    public override PeerState State => PeerState.Leading;
+    public override ServerId? LeaderId => Context.Id;
+    public bool IsEstablished => _established;
+    public int NewEpoch => _newEpoch;
+
+    public override void Enter()
+    {
+        _startTick = Context.Now;
+        Context.CurrentVote = Context.CurrentVote with { Leader = Context.Id };
+        TryFixEpoch();
+    }
+
+    public override void OnPacket(ServerId from, PacketMessage message)
+    {
+        var packet = message.Packet;
+        if (packet.Type is PacketType.FollowerInfo or PacketType.ObserverInfo)
+        {
+            OnLearnerInfo(from, packet);
+            return;
+        }
+        // Anything else must come on a connection that began with FOLLOWERINFO or OBSERVERINFO.
+        if (!_sessions.TryGetValue(from, out var session)) return;
+        session.LastHeardTick = Context.Now;
+        switch (packet.Type)
+        {
+            case PacketType.AckEpoch: OnAckEpoch(session, packet); break;
+            case PacketType.Ack: OnAck(session, packet); break;
+            case PacketType.Ping: break;
+            default: DropSession(session, $"unexpected {packet.Type} from learner {from}"); break;
+        }
+    }
+
+    private void OnLearnerInfo(ServerId from, QuorumPacket packet)
+    {
+        bool observer = packet.Type == PacketType.ObserverInfo;
+        bool known = observer ? Context.Options.IsObserver(from) : Context.Options.IsVoter(from);
+        LearnerInfo info;
+        try
+        {
+            info = LearnerInfo.Decode(packet.Data ?? []);
+        }
+        catch (JuteException)
+        {
+            return;
+        }
+        if (!known || info.ServerId != from) return;
+        // A new connection from a learner replaces its old one, as a new LearnerHandler replaces a dead one.
+        var session = new LearnerSession(from, observer, packet.Zxid.Epoch, Context.Now);
+        if (_newEpoch >= 0 && !observer && session.AcceptedEpoch > _newEpoch)
+        {
+            // This voter promised a newer epoch than ours to a leader that never got established; it will refuse
+            // ours, and would stay out for as long as we lead. A new election picks an epoch above it. (A voter that
+            // accepted our own epoch and reconnects is welcome: it answers LEADERINFO with -1 and is synchronised.)
+            StepDown();
+            return;
+        }
+        _sessions[from] = session;
+        if (_newEpoch < 0) TryFixEpoch();
+        else SendLeaderInfo(session);
+    }
+
+    /// <summary>Once a quorum of voters has reported its accepted epoch, the new epoch is one above them all.</summary>
+    private void TryFixEpoch()
+    {
+        var voters = _sessions.Values.Where(s => !s.IsObserver).ToList();
+        if (voters.Count + 1 < Context.Options.QuorumSize) return;
+        int highest = voters.Select(s => s.AcceptedEpoch).Append(Context.AcceptedEpoch).Max();
+        _newEpoch = highest + 1;
+        Invariant.Require(_newEpoch > Context.AcceptedEpoch, $"new epoch {_newEpoch} is not above acceptedEpoch {Context.AcceptedEpoch}");
+        Context.SetAcceptedEpoch(_newEpoch);
+        foreach (var session in _sessions.Values) SendLeaderInfo(session);
+        TryAgreeEpoch();
+    }
+
+    private void SendLeaderInfo(LearnerSession session)
+    {
+        var packet = new QuorumPacket(PacketType.LeaderInfo, Zxid.From(_newEpoch, 0), QuorumPacket.IntPayload(QuorumPacket.ProtocolVersion));
+        // The accepted epoch must be on disk before anyone hears of it, or a restart could offer it twice.
+        Context.SendPacket(session.Id, Channel.ToLearner, packet, afterPersist: true);
+        session.Phase = LearnerPhase.LeaderInfoSent;
+    }
+
+    private void OnAckEpoch(LearnerSession session, QuorumPacket packet)
+    {
+        if (session.Phase != LearnerPhase.LeaderInfoSent)
+        {
+            DropSession(session, $"ACKEPOCH from {session.Id} in phase {session.Phase}");
+            return;
+        }
+        int learnerCurrentEpoch;
+        try
+        {
+            learnerCurrentEpoch = packet.ReadIntPayload();
+        }
+        catch (JuteException error)
+        {
+            DropSession(session, error.Message);
+            return;
+        }
+        session.PeerLastZxid = packet.Zxid;
+        session.Phase = LearnerPhase.EpochAcked;
+        if (learnerCurrentEpoch != -1 && !session.IsObserver)
+        {
+            // A voter with a newer history than ours means the election chose wrongly; let it run again.
+            bool ahead = learnerCurrentEpoch > Context.CurrentEpoch
+                || (learnerCurrentEpoch == Context.CurrentEpoch && packet.Zxid > Context.Log.LastZxid);
+            if (ahead)
+            {
+                if (_established) DropSession(session, $"learner {session.Id} is ahead of an established leader");
+                else StepDown();
+                return;
+            }
+            session.AckedNewEpoch = true;
+        }
+        if (_epochAgreed) _sync.Sync(session, _newEpoch, _established);
+        else TryAgreeEpoch();
+    }
+
+    /// <summary>A quorum of voters (this one included) that acked the new epoch lets synchronisation begin.</summary>
+    private void TryAgreeEpoch()
+    {
+        if (_epochAgreed || _newEpoch < 0) return;
+        int acks = 1 + _sessions.Values.Count(s => !s.IsObserver && s.AckedNewEpoch);
+        if (acks < Context.Options.QuorumSize) return;
+        _epochAgreed = true;
+        foreach (var session in _sessions.Values.Where(s => s.Phase == LearnerPhase.EpochAcked).ToList())
+        {
+            _sync.Sync(session, _newEpoch, _established);
+        }
+        TryEstablish();
+    }
+
+    private void OnAck(LearnerSession session, QuorumPacket packet)
+    {
+        if (packet.Zxid == Zxid.From(_newEpoch, 0))
+        {
+            OnNewLeaderAck(session);
+            return;
+        }
+        if (session.IsObserver || session.Phase < LearnerPhase.Synced) return;
+        if (packet.Zxid > session.AckedUpTo && packet.Zxid <= Context.Log.LastZxid) session.AckedUpTo = packet.Zxid;
+        TryCommit();
+    }
+
+    private void OnNewLeaderAck(LearnerSession session)
+    {
+        if (session.Phase != LearnerPhase.Syncing)
+        {
+            DropSession(session, $"NEWLEADER ack from {session.Id} in phase {session.Phase}");
+            return;
+        }
+        session.Phase = LearnerPhase.Synced;
+        if (!session.IsObserver) session.AckedUpTo = session.SyncedUpTo;
+        if (_established)
+        {
+            SendUpToDate(session);
+            TryCommit();
+        }
+        else
+        {
+            TryEstablish();
+        }
+    }
+
+    /// <summary>
+    /// A quorum of voters holding the leader's history under the new epoch makes that whole history committed.
+    /// </summary>
+    private void TryEstablish()
+    {
+        if (_established || !_epochAgreed) return;
+        int acks = 1 + _sessions.Values.Count(s => !s.IsObserver && s.Phase >= LearnerPhase.Synced);
+        if (acks < Context.Options.QuorumSize) return;
+        _established = true;
+        Context.SetCurrentEpoch(_newEpoch);
+        Context.CurrentVote = Context.CurrentVote with { PeerEpoch = _newEpoch };
+        Context.CommitUpTo(Context.Log.LastZxid);
+        foreach (var session in _sessions.Values.ToList())
+        {
+            if (session.Phase == LearnerPhase.Synced) SendUpToDate(session);
+            // Observers wait until now so that they only ever receive committed history.
+            else if (session.IsObserver && session.Phase == LearnerPhase.EpochAcked) _sync.Sync(session, _newEpoch, true);
+        }
+    }
+
+    private void SendUpToDate(LearnerSession session)
+    {
+        Context.SendPacket(session.Id, Channel.ToLearner, new QuorumPacket(PacketType.UpToDate, Zxid.Zero), afterPersist: true);
+        session.Phase = LearnerPhase.UpToDate;
+    }
+
+    public override ProposeResult Propose(byte[] data)
+    {
+        if (!_established) return new(ProposeOutcome.NotEstablished, Zxid.Zero);
+        var committed = Context.Log.Committed;
+        long committedCounter = committed.Epoch == _newEpoch ? committed.Counter : 0;
+        if (_nextCounter - 1 - committedCounter >= Context.Options.MaxInFlightProposals)
+        {
+            return new(ProposeOutcome.TooManyInFlight, Zxid.Zero);
+        }
+        if (_nextCounter >= 0xffffffffL)
+        {
+            // The counter is exhausted; a new election starts a new epoch, as Apache does on rollover.
+            StepDown();
+            return new(ProposeOutcome.NotLeader, Zxid.Zero);
+        }
+        var txn = new Txn(Zxid.From(_newEpoch, _nextCounter++), data);
+        Context.AppendTxn(txn);
+        var proposal = new QuorumPacket(PacketType.Proposal, txn.Zxid, data);
+        foreach (var session in _sessions.Values)
+        {
+            // Followers may log it while the leader does; nothing counts as acked until it is durable somewhere.
+            if (!session.IsObserver && session.IsForwarding) Context.SendPacket(session.Id, Channel.ToLearner, proposal);
+        }
+        return new(ProposeOutcome.Accepted, txn.Zxid);
+    }
+
+    public override void OnDurable() => TryCommit();
+
+    /// <summary>Commits the highest zxid that a quorum of voters has on disk, and everything before it.</summary>
+    private void TryCommit()
+    {
+        if (!_established) return;
+        var acked = new List<Zxid> { Context.DurableZxid < Context.Log.LastZxid ? Context.DurableZxid : Context.Log.LastZxid };
+        foreach (var session in _sessions.Values)
+        {
+            if (!session.IsObserver && session.Phase >= LearnerPhase.Synced) acked.Add(session.AckedUpTo);
+        }
+        if (acked.Count < Context.Options.QuorumSize) return;
+        acked.Sort((a, b) => b.CompareTo(a));
+        var quorumZxid = acked[Context.Options.QuorumSize - 1];
+        if (quorumZxid <= Context.Log.Committed) return;
+        foreach (var txn in Context.CommitUpTo(quorumZxid))
+        {
+            var commit = new QuorumPacket(PacketType.Commit, txn.Zxid);
+            var inform = new QuorumPacket(PacketType.Inform, txn.Zxid, txn.Data);
+            foreach (var session in _sessions.Values.Where(s => s.IsForwarding))
+            {
+                Context.SendPacket(session.Id, Channel.ToLearner, session.IsObserver ? inform : commit);
+            }
+        }
+    }
+
+    public override void OnTick()
+    {
+        foreach (var session in _sessions.Values.ToList())
+        {
+            int limit = session.Phase >= LearnerPhase.Synced ? Context.Options.SyncLimitTicks : Context.Options.InitLimitTicks;
+            if (Context.Now - session.LastHeardTick > limit)
+            {
+                _sessions.Remove(session.Id);
+                continue;
+            }
+            if (session.Phase >= LearnerPhase.LeaderInfoSent)
+            {
+                Context.SendPacket(session.Id, Channel.ToLearner, new QuorumPacket(PacketType.Ping, Context.Log.LastZxid));
+            }
+        }
+        if (!_established)
+        {
+            if (Context.Now - _startTick > Context.Options.InitLimitTicks) StepDown();
+            return;
+        }
+        int inTouch = 1 + _sessions.Values.Count(s => !s.IsObserver && s.Phase >= LearnerPhase.Synced);
+        if (inTouch < Context.Options.QuorumSize) StepDown();
+    }
+
+    private void DropSession(LearnerSession session, string reason)
+    {
+        _sessions.Remove(session.Id);
+        Context.NoteLearnerDropped(reason);
+    }
+}

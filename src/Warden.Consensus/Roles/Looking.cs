@@ -1,0 +1,143 @@
+using Warden.Consensus.Wire;
+
+namespace Warden.Consensus.Roles;
+
+/// <summary>
+/// Leader election in the manner of Apache's FastLeaderElection. Each round has an election epoch; a voter
+/// proposes itself, adopts any better vote it hears (by peer epoch, zxid, server id) and tells everyone, and
+/// decides once a quorum of voters in its round hold the same vote. A server that joins a running ensemble
+/// decides instead when a quorum of voters say they follow or lead one server and that server says it leads.
+/// Election only picks a candidate; discovery then makes its leadership safe.
+/// </summary>
+internal sealed class Looking(PeerContext context) : Role(context)
+{
+    private readonly Dictionary<ServerId, Vote> _votesThisRound = [];
+    private readonly Dictionary<ServerId, Notification> _outOfElection = [];
+    private Vote _proposal;
+    private long _ticksSinceSend;
+
+    public override PeerState State => PeerState.Looking;
+
+    public override void Enter()
+    {
+        Context.ElectionEpoch++;
+        _proposal = Context.SelfVote;
+        if (Context.IsVoter) _votesThisRound[Context.Id] = _proposal;
+        BroadcastProposal();
+        // A lone voter is its own quorum.
+        if (Context.IsVoter && HasQuorum(_proposal)) Decide(_proposal);
+    }
+
+    public override void OnTick()
+    {
+        if (++_ticksSinceSend >= Context.Options.ElectionResendTicks) BroadcastProposal();
+    }
+
+    public override void OnNotification(ServerId from, Notification notification)
+    {
+        bool fromVoter = Context.Options.IsVoter(from);
+        if (notification.State == PeerState.Looking)
+        {
+            // Observers and looking non-voters learn only from voters that have decided, so they just answer.
+            if (!fromVoter) Reply(from);
+            else if (Context.IsVoter) OnLookingVoter(from, notification);
+            return;
+        }
+        if (fromVoter) OnDecidedVoter(from, notification);
+    }
+
+    private void OnLookingVoter(ServerId from, Notification notification)
+    {
+        var vote = notification.Vote;
+        if (notification.ElectionEpoch > Context.ElectionEpoch)
+        {
+            // A newer round: everything heard in ours is stale.
+            Context.ElectionEpoch = notification.ElectionEpoch;
+            _votesThisRound.Clear();
+            var self = Context.SelfVote;
+            _proposal = (vote.IsBetterThan(self) ? vote : self) with { ElectionEpoch = Context.ElectionEpoch };
+            _votesThisRound[Context.Id] = _proposal;
+            BroadcastProposal();
+        }
+        else if (notification.ElectionEpoch < Context.ElectionEpoch)
+        {
+            // The sender is behind; tell it about our round so that it catches up.
+            Reply(from);
+            return;
+        }
+        else if (vote.IsBetterThan(_proposal))
+        {
+            _proposal = vote with { ElectionEpoch = Context.ElectionEpoch };
+            _votesThisRound[Context.Id] = _proposal;
+            BroadcastProposal();
+        }
+        _votesThisRound[from] = vote;
+        if (HasQuorum(_proposal)) Decide(_proposal);
+    }
+
+    private void OnDecidedVoter(ServerId from, Notification notification)
+    {
+        _outOfElection[from] = notification;
+        var candidate = notification.Leader;
+        if (!Context.Options.IsVoter(candidate)) return;
+        int supporters = 0;
+        foreach (var (voter, heard) in _outOfElection)
+        {
+            // Across rounds only the leader and its epoch are compared, as Apache does, because followers
+            // that joined in different rounds hold different election epochs and zxids for the same leader.
+            if (Context.Options.IsVoter(voter) && heard.Leader == candidate && heard.PeerEpoch == notification.PeerEpoch)
+            {
+                supporters++;
+            }
+        }
+        bool candidateLeads = _outOfElection.TryGetValue(candidate, out var own) && own.State == PeerState.Leading;
+        if (supporters >= Context.Options.QuorumSize && candidateLeads)
+        {
+            Context.ElectionEpoch = notification.ElectionEpoch;
+            Decide(notification.Vote);
+        }
+    }
+
+    private bool HasQuorum(Vote vote)
+    {
+        int count = 0;
+        foreach (var (voter, heard) in _votesThisRound)
+        {
+            if (Context.Options.IsVoter(voter) && heard.SameCandidate(vote)) count++;
+        }
+        return count >= Context.Options.QuorumSize;
+    }
+
+    private void Decide(Vote vote)
+    {
+        Context.CurrentVote = vote;
+        if (vote.Leader == Context.Id)
+        {
+            Context.ChangeRole(new Leader(Context));
+        }
+        else if (Context.IsVoter)
+        {
+            Context.ChangeRole(new Follower(Context, vote.Leader));
+        }
+        else
+        {
+            Context.ChangeRole(new Observer(Context, vote.Leader));
+        }
+    }
+
+    private void BroadcastProposal()
+    {
+        _ticksSinceSend = 0;
+        var notification = Notification.From(PeerState.Looking, _proposal, Context.ElectionEpoch);
+        foreach (var peer in Context.Options.AllPeers)
+        {
+            if (peer != Context.Id) Context.Send(peer, Channel.Election, new ElectionMessage(notification));
+        }
+    }
+
+    private void Reply(ServerId to)
+    {
+        var notification = Notification.From(PeerState.Looking, _proposal, Context.ElectionEpoch);
+        Context.Send(to, Channel.Election, new ElectionMessage(notification));
+    }
+}

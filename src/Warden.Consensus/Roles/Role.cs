@@ -1,0 +1,42 @@
+using Warden.Consensus.Wire;
+using Warden.Protocol;
+
+namespace Warden.Consensus.Roles;
+
+/// <summary>
+/// One of the things a server can be: looking for a leader, leading, following or observing. Each role owns the
+/// state that only makes sense while it lasts, and hands over to the next role through the context.
+/// </summary>
+internal abstract class Role(PeerContext context)
+{
+    protected PeerContext Context { get; } = context;
+
+    public abstract PeerState State { get; }
+
+    /// <summary>The leader this role follows or is; null while looking.</summary>
+    public virtual ServerId? LeaderId => null;
+
+    public virtual void Enter() { }
+
+    public abstract void OnTick();
+
+    public virtual void OnPacket(ServerId from, PacketMessage message) { }
+
+    /// <summary>Called when the host reports the log durable up to <see cref="PeerContext.DurableZxid"/>.</summary>
+    public virtual void OnDurable() { }
+
+    public virtual ProposeResult Propose(byte[] data) => new(ProposeOutcome.NotLeader, Zxid.Zero);
+
+    /// <summary>
+    /// A server that is not looking answers a looking one with the vote it stands by, so that a server that
+    /// restarts into a running ensemble finds the leader without a new election.
+    /// </summary>
+    public virtual void OnNotification(ServerId from, Notification notification)
+    {
+        if (notification.State != PeerState.Looking) return;
+        var reply = Notification.From(State, Context.CurrentVote, Context.ElectionEpoch);
+        Context.Send(from, Channel.Election, new ElectionMessage(reply));
+    }
+
+    protected void StepDown() => Context.ChangeRole(new Looking(Context));
+}

@@ -1,0 +1,92 @@
+using Warden.Consensus.Roles;
+using Warden.Consensus.Wire;
+using Warden.Protocol;
+
+namespace Warden.Consensus;
+
+/// <summary>
+/// One server's ZAB state machine. The host feeds it ticks, messages and client proposals, then takes a
+/// <see cref="Ready"/> batch, carries it out in the order the batch describes, and calls <see cref="Advance"/>.
+/// It never blocks, reads a clock, touches a socket or a file, or draws a random number, so a simulator can run
+/// it unchanged and replay any run from a seed.
+/// </summary>
+public sealed class ZabPeer
+{
+    private readonly PeerContext _context;
+
+    public ZabPeer(PeerOptions options, RecoveredState recovered)
+    {
+        options.Validate();
+        _context = new PeerContext(options, recovered);
+        _context.ChangeRole(new Looking(_context));
+    }
+
+    public ServerId Id => _context.Id;
+    public PeerState State => _context.Role.State;
+
+    /// <summary>The leader this server follows or is; null while looking.</summary>
+    public ServerId? Leader => _context.Role.LeaderId;
+
+    /// <summary>True for a leader that a quorum has synchronised with, which alone may propose.</summary>
+    public bool IsEstablishedLeader => _context.Role is Leader { IsEstablished: true };
+
+    public Zxid LastLoggedZxid => _context.Log.LastZxid;
+    public Zxid CommittedZxid => _context.Log.Committed;
+    public int AcceptedEpoch => _context.AcceptedEpoch;
+    public int CurrentEpoch => _context.CurrentEpoch;
+    public long ElectionEpoch => _context.ElectionEpoch;
+    public int ProtocolErrors => _context.ProtocolErrors;
+    public string? LastProtocolError => _context.LastProtocolError;
+
+    /// <summary>The txns this server holds in its log after its snapshot point, committed or not; for diagnostics and tests.</summary>
+    public IEnumerable<Txn> LoggedTxns => _context.Log.Range(_context.Log.BaseZxid, _context.Log.LastZxid);
+
+    public void Tick()
+    {
+        _context.Now++;
+        _context.Role.OnTick();
+        _context.Log.Compact(_context.Options.RetainedCommittedTxns);
+    }
+
+    /// <summary>Delivers one message addressed to this server. Messages from unknown servers are ignored.</summary>
+    public void Step(Envelope envelope)
+    {
+        if (envelope.To != Id) throw new ArgumentException($"message for {envelope.To} delivered to {Id}");
+        var from = envelope.From;
+        if (from == Id || !_context.Options.AllPeers.Contains(from)) return;
+        switch (envelope.Message)
+        {
+            case ElectionMessage election:
+                _context.Role.OnNotification(from, election.Notification);
+                break;
+            // A leader reads only the connections learners opened to it, and a learner only the one it opened;
+            // anything else is a stale connection from a former role (two servers can briefly each think the
+            // other leads) and is dropped, as a closed socket would drop it.
+            case PacketMessage packet:
+                bool meantForThisRole = envelope.Channel switch
+                {
+                    Channel.ToLeader => _context.Role is Leader,
+                    Channel.ToLearner => _context.Role is Learner,
+                    _ => false,
+                };
+                if (meantForThisRole) _context.Role.OnPacket(from, packet);
+                break;
+        }
+        _context.Log.Compact(_context.Options.RetainedCommittedTxns);
+    }
+
+    /// <summary>Offers a client txn. Only an established leader accepts, and only while in-flight proposals are bounded.</summary>
+    public ProposeResult Propose(byte[] data) => _context.Role.Propose(data);
+
+    public bool HasReady => _context.HasReady;
+
+    public Ready TakeReady() => _context.TakeReady();
+
+    /// <summary>Tells the core the host has carried out <paramref name="ready"/>: its writes are durable.</summary>
+    public void Advance(Ready ready)
+    {
+        if (ready.LastAppended is null && ready.Persist.Count == 0) return;
+        _context.DurableZxid = ready.LogEndAfterPersist;
+        _context.Role.OnDurable();
+    }
+}
