@@ -76,7 +76,7 @@ public static class ServerCommand
         if (await Task.WhenAny(stopped.Task, server.Failed) == server.Failed)
         {
             var failure = await server.Failed;
-            Console.Error.WriteLine($"warden: stopping because the txn log in {settings.DataLogDir} cannot be written: {failure.Message}; free space or fix permissions there, then restart (nothing unacknowledged was reported as written)");
+            Console.Error.WriteLine($"warden: stopping because {failure.Message}");
             return 1;
         }
         log.LogInformation("Shutting down");

@@ -38,7 +38,9 @@ public sealed class WardenServer : IAsyncDisposable
             tree = _persistence.Loaded.Tree;
             var logReplicator = _persistence.Replicator;
             logReplicator.SnapshotDue += () => _ = _persistence.TakeSnapshotAsync(Core!);
-            logReplicator.Failed += e => _failed.TrySetResult(e);
+            logReplicator.Failed += e => _failed.TrySetResult(new IOException(
+                $"the txn log in {settings.DataLogDir} cannot be written: {e.Message}; free space or fix permissions there, " +
+                "then restart (nothing that was not written was acknowledged)", e));
             replicator = logReplicator;
         }
         _replicator = replicator ?? new InMemoryReplicator();
@@ -57,6 +59,10 @@ public sealed class WardenServer : IAsyncDisposable
         _listener = new ClientListener(Core, _log);
         _loop = Task.Factory.StartNew(() => Core.RunAsync(_stopping.Token), _stopping.Token,
             TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+        // A broken invariant stops the loop; the host must stop too rather than serve without answering.
+        _loop.ContinueWith(t => _failed.TrySetResult(new InvalidOperationException(
+                $"the request loop stopped: {t.Exception!.GetBaseException().Message}", t.Exception)),
+            CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         _clock = RunClockAsync(_stopping.Token);
         _containers = RunContainerManagerAsync(_stopping.Token);
         if (_persistence is not null && _settings.PurgeIntervalHours > 0) _purge = RunPurgeAsync(_persistence, _stopping.Token);

@@ -255,10 +255,14 @@ public sealed partial class ServerCore
         if (connection is null || connection.State.Closed) return;
         connection.State.PendingWrites--;
         var request = new PendingRequest(proposal.Xid, proposal.RequestType, [], proposal.ReceivedAtMs);
-        if (header.OpCode == OpCode.Error) Reply(connection, request, result.Error, null);
-        else if (result.Error != ErrorCode.Ok && header.OpCode != OpCode.Multi) Reply(connection, request, result.Error, null);
-        else Reply(connection, request, ErrorCode.Ok, WriteReplyBody(proposal.RequestType, result));
-        DrainWaiting(connection);
+        // The txn is applied whatever happens next; a fault while answering costs only this connection.
+        Guarded(connection, () =>
+        {
+            if (header.OpCode == OpCode.Error) Reply(connection, request, result.Error, null);
+            else if (result.Error != ErrorCode.Ok && header.OpCode != OpCode.Multi) Reply(connection, request, result.Error, null);
+            else Reply(connection, request, ErrorCode.Ok, WriteReplyBody(proposal.RequestType, result));
+            DrainWaiting(connection);
+        });
     }
 
     private void OnSessionCreated(IClientConnection? connection, long sessionId)
