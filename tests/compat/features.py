@@ -133,8 +133,12 @@ class Generator:
             self.reaps += 1
             spec.update(name="%s/k-%d" % (ROOT, self.reaps), ttl=self.rng.random() < 0.4, acl=self.acl_name())
         elif kind == "bad_ttl":
-            spec.update(path=self.rng.choice(LEVEL1), ttl=self.rng.choice([0, -5, 0xFFFFFFFFFF + 1, 2 ** 62]),
-                        flags=self.rng.choice([zkextra.PERSISTENT_WITH_TTL, zkextra.EPHEMERAL, zkextra.PERSISTENT]))
+            flags = self.rng.choice([zkextra.PERSISTENT_WITH_TTL, zkextra.EPHEMERAL, zkextra.PERSISTENT])
+            # A negative TTL with a non-TTL mode passes Apache 3.8.0's checks and then kills its
+            # SyncThread (and every restart, replaying the log); that case is pinned by a bad-input
+            # test instead, where Warden must refuse it and stay up.
+            ttls = [0, -5, 0xFFFFFFFFFF + 1, 2 ** 62] if flags == zkextra.PERSISTENT_WITH_TTL else [0, 0xFFFFFFFFFF + 1, 2 ** 62]
+            spec.update(path=self.rng.choice(LEVEL1), ttl=self.rng.choice(ttls), flags=flags)
         return spec
 
 
