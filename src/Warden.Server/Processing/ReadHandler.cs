@@ -57,6 +57,10 @@ public sealed class ReadHandler(DataTree tree)
             case OpCode.AddWatch:
             {
                 var request = AddWatchRequest.Read(ref reader);
+                // Apache's WatcherMode.fromZooDef throws on any other mode, which FinalRequestProcessor answers
+                // as MARSHALLINGERROR, keeping the connection.
+                if (request.Mode is not ((int)AddWatchMode.Persistent or (int)AddWatchMode.PersistentRecursive))
+                    throw new KeeperException(ErrorCode.MarshallingError, request.Path);
                 var mode = request.Mode == (int)AddWatchMode.PersistentRecursive ? WatchMode.PersistentRecursive : WatchMode.Persistent;
                 tree.AddPersistentWatch(request.Path, connection, mode);
                 return new ErrorResponse(0);
