@@ -30,7 +30,7 @@ public sealed class CuratorTests
         // The jars' manifests name their own dependencies (guava, slf4j, jute), so these four suffice.
         var classPath = string.Join(':', CuratorJars.Select(jar =>
             InstalledTools.Require(Path.Combine("/usr/share/java", jar), "libcurator-recipes-java")));
-        var javac = InstalledTools.Require("/usr/bin/javac", "default-jdk-headless");
+        var javac = InstalledTools.Require("/usr/bin/javac", "openjdk-17-jdk-headless");
         var classes = Directory.CreateTempSubdirectory("warden-curator-");
         try
         {
