@@ -334,8 +334,8 @@ public sealed class DataTree
         OnQuotaNodeChanged(parentPath, name, created: true);
         UpdateQuotaUsage(path, data?.Length ?? 0, 1);
         var stat = node.ToStat();
-        DataWatches.Trigger(path, EventType.NodeCreated);
-        ChildWatches.Trigger(parentPath, EventType.NodeChildrenChanged);
+        DataWatches.Trigger(path, EventType.NodeCreated, node.Acl);
+        ChildWatches.Trigger(parentPath, EventType.NodeChildrenChanged, parent.Acl);
         return new ApplyResult { Type = type, Path = path, Stat = stat };
     }
 
@@ -364,9 +364,9 @@ public sealed class DataTree
         OnQuotaNodeChanged(parentPath, PathValidation.Name(path), created: false);
         UpdateQuotaUsage(path, -(node.Data?.Length ?? 0), -1);
 
-        var processed = DataWatches.Trigger(path, EventType.NodeDeleted);
-        ChildWatches.Trigger(path, EventType.NodeDeleted, processed);
-        ChildWatches.Trigger(parentPath, EventType.NodeChildrenChanged);
+        var processed = DataWatches.Trigger(path, EventType.NodeDeleted, node.Acl);
+        ChildWatches.Trigger(path, EventType.NodeDeleted, node.Acl, processed);
+        ChildWatches.Trigger(parentPath, EventType.NodeChildrenChanged, parent.Acl);
         return ErrorCode.Ok;
     }
 
@@ -383,7 +383,7 @@ public sealed class DataTree
         node.Version = txn.Version;
         var stat = node.ToStat();
         UpdateQuotaUsage(txn.Path, bytesDiff, 0);
-        DataWatches.Trigger(txn.Path, EventType.NodeDataChanged);
+        DataWatches.Trigger(txn.Path, EventType.NodeDataChanged, node.Acl);
         return new ApplyResult { Type = header.OpCode, Path = txn.Path, Stat = stat };
     }
 

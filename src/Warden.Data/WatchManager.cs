@@ -79,6 +79,15 @@ public sealed class WatchManager
     public WatchMode ModeOf(IWatcher watcher, string path) =>
         _nonStandardModes.TryGetValue((watcher, path), out var mode) ? mode : WatchMode.Standard;
 
+    /// <summary>Whether a watcher may read a node with this ACL; set by the server, which knows who is authenticated.</summary>
+    public Func<IWatcher, IReadOnlyList<Acl>, bool>? MayRead { get; set; }
+
+    /// <summary>
+    /// checkWatches as Apache's WatchManager.containsWatcher answers it: true when any watcher at all has a watch on
+    /// exactly this path in this table (it tests the table entry, not the caller's membership in it).
+    /// </summary>
+    public bool AnyWatchOn(string path) => _watchersByPath.ContainsKey(path);
+
     public bool Contains(string path, IWatcher watcher) =>
         _watchersByPath.TryGetValue(path, out var set) && set.Contains(watcher);
 
@@ -117,7 +126,17 @@ public sealed class WatchManager
     /// removed) and, when any recursive watch exists, recursive watches on its ancestors. Watchers in
     /// <paramref name="suppress"/> are removed as usual but not told. Returns the watchers triggered.
     /// </summary>
-    public HashSet<IWatcher>? Trigger(string path, EventType type, HashSet<IWatcher>? suppress = null)
+    public HashSet<IWatcher>? Trigger(string path, EventType type, HashSet<IWatcher>? suppress = null) =>
+        Trigger(path, type, acl: null, suppress);
+
+    /// <summary>
+    /// Apache ZooKeeper as shipped with the fix for CVE-2024-23944 (Debian's 3.8.0 carries it) delivers an event
+    /// only to a watcher that may read the node it is about, checked against <paramref name="acl"/>, the ACL of
+    /// that node (the parent's, for NodeChildrenChanged); otherwise a persistent recursive watch would leak the
+    /// names and changes of nodes its session cannot read. A watcher that fails the check still loses its
+    /// one-shot watch, as there. <see cref="MayRead"/> decides; without it, or without an ACL, all are told.
+    /// </summary>
+    public HashSet<IWatcher>? Trigger(string path, EventType type, IReadOnlyList<Acl>? acl, HashSet<IWatcher>? suppress = null)
     {
         HashSet<IWatcher>? triggered = null;
         string? current = path;
@@ -154,6 +173,7 @@ public sealed class WatchManager
         foreach (var watcher in triggered)
         {
             if (suppress is not null && suppress.Contains(watcher)) continue;
+            if (acl is not null && MayRead is not null && !MayRead(watcher, acl)) continue;
             watcher.Process(watchedEvent);
         }
         return triggered;

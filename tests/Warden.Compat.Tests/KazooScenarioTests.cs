@@ -37,6 +37,26 @@ public sealed class KazooScenarioTests
         }
     }
 
+    /// <summary>
+    /// ACLs, containers, TTL nodes and persistent watches, step by step, on servers started with the
+    /// feature settings (extended types, a super digest, a 100 ms container check).
+    /// </summary>
+    [Fact]
+    public async Task FeatureScenarioMatchesApache()
+    {
+        var (oracle, subject) = await Transcripts.StartPairAsync(
+            FeatureDifferentialTests.FeatureConfig(), FeatureDifferentialTests.FeatureProperties());
+        await using (oracle)
+        await using (subject)
+        {
+            var runs = await Task.WhenAll(RunAsync(oracle, "features"), RunAsync(subject, "features"));
+            Assert.True(runs[0].ExitCode == 0, $"scenario features failed against Apache: {runs[0].Describe()}");
+            Assert.Contains("[features] the server removed /box: true", runs[0].StandardOutput, StringComparison.Ordinal);
+            Transcripts.AssertSame("kazoo scenario features", "Apache", runs[0].StandardOutput, subject.Kind.ToString(),
+                runs[1].StandardOutput + (runs[1].ExitCode == 0 ? "" : $"<driver failed>\n{runs[1].StandardError}"));
+        }
+    }
+
     private static Task<ProcessResult> RunAsync(ServerProcess server, string scenario) =>
         Transcripts.RunPythonAsync("scenarios.py", ["--server", server.ConnectString, "--only", scenario], TimeSpan.FromSeconds(120));
 }

@@ -28,10 +28,11 @@ internal static class Transcripts
     /// and the two starts overlap).
     /// </summary>
     public static async Task<(ServerProcess Oracle, ServerProcess Subject)> StartPairAsync(
-        IReadOnlyDictionary<string, string>? extraConfig = null)
+        IReadOnlyDictionary<string, string>? extraConfig = null,
+        IReadOnlyDictionary<string, string>? systemProperties = null)
     {
-        var oracleStart = ServerProcess.StartAsync(ServerKind.Apache, extraConfig);
-        var subjectStart = ServerProcess.StartAsync(ServerProcess.SubjectFromEnvironment(), extraConfig);
+        var oracleStart = ServerProcess.StartAsync(ServerKind.Apache, extraConfig, systemProperties: systemProperties);
+        var subjectStart = ServerProcess.StartAsync(ServerProcess.SubjectFromEnvironment(), extraConfig, systemProperties: systemProperties);
         try
         {
             await Task.WhenAll(oracleStart, subjectStart);

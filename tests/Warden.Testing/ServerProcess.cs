@@ -90,18 +90,23 @@ public sealed class ServerProcess : IAsyncDisposable
     /// <param name="extraConfig">zoo.cfg keys added to, or overriding, the defaults (e.g. maxClientCnxns).</param>
     /// <param name="startTimeout">How long to wait for readiness; 30 s when null.</param>
     /// <param name="cancellationToken">Stops the wait.</param>
+    /// <param name="systemProperties">
+    /// Java system properties, passed as `-Dname=value` to both implementations: Apache reads some
+    /// knobs (znode.container.checkIntervalMs) only that way, and Warden takes the same arguments.
+    /// </param>
     public static async Task<ServerProcess> StartAsync(
         ServerKind kind,
         IReadOnlyDictionary<string, string>? extraConfig = null,
         TimeSpan? startTimeout = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default,
+        IReadOnlyDictionary<string, string>? systemProperties = null)
     {
         // The free port is found by binding port 0 and letting it go, so another process can take
         // it in between; a server that dies because the address is in use gets a new port.
         const int attempts = 3;
         for (var attempt = 1; ; attempt++)
         {
-            var server = Launch(kind, extraConfig);
+            var server = Launch(kind, extraConfig, systemProperties);
             try
             {
                 await server.WaitUntilReadyAsync(startTimeout ?? DefaultStartTimeout, cancellationToken);
@@ -174,7 +179,8 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public override string ToString() => $"{Kind} on {ConnectString} (pid {process.Id})";
 
-    private static ServerProcess Launch(ServerKind kind, IReadOnlyDictionary<string, string>? extraConfig)
+    private static ServerProcess Launch(
+        ServerKind kind, IReadOnlyDictionary<string, string>? extraConfig, IReadOnlyDictionary<string, string>? systemProperties)
     {
         var port = FreePort();
         var root = Path.Combine(Path.GetTempPath(), $"warden-{kind.ToString().ToLowerInvariant()}-{port}-{Guid.NewGuid():N}");
@@ -183,7 +189,11 @@ public sealed class ServerProcess : IAsyncDisposable
         var configPath = Path.Combine(root, "zoo.cfg");
         File.WriteAllText(configPath, ZooConfig(kind, port, dataDirectory, extraConfig));
 
-        var startInfo = kind == ServerKind.Apache ? ApacheStartInfo(configPath) : WardenStartInfo(configPath);
+        var properties = (systemProperties ?? new Dictionary<string, string>())
+            .OrderBy(p => p.Key, StringComparer.Ordinal)
+            .Select(p => $"-D{p.Key}={p.Value}")
+            .ToList();
+        var startInfo = kind == ServerKind.Apache ? ApacheStartInfo(configPath, properties) : WardenStartInfo(configPath, properties);
         startInfo.WorkingDirectory = root;
         startInfo.RedirectStandardOutput = true;
         startInfo.RedirectStandardError = true;
@@ -237,7 +247,7 @@ public sealed class ServerProcess : IAsyncDisposable
         return builder.ToString();
     }
 
-    private static ProcessStartInfo ApacheStartInfo(string configPath)
+    private static ProcessStartInfo ApacheStartInfo(string configPath, IReadOnlyList<string> properties)
     {
         var startInfo = new ProcessStartInfo(InstalledTools.Require(InstalledTools.Java, "zookeeper"));
         // ZooKeeperServerMain is what QuorumPeerMain runs for a config without server.N lines;
@@ -246,19 +256,25 @@ public sealed class ServerProcess : IAsyncDisposable
                  {
                      "-Xmx512m", "-XX:+UseSerialGC",
                      "-Dzookeeper.jmx.log4j.disable=true",
+                 }.Concat(properties).Concat(new[]
+                 {
                      "-cp", InstalledTools.ApacheClassPath,
                      "org.apache.zookeeper.server.ZooKeeperServerMain", configPath,
-                 })
+                 }))
         {
             startInfo.ArgumentList.Add(argument);
         }
         return startInfo;
     }
 
-    private static ProcessStartInfo WardenStartInfo(string configPath)
+    private static ProcessStartInfo WardenStartInfo(string configPath, IReadOnlyList<string> properties)
     {
         var startInfo = new ProcessStartInfo("dotnet");
         startInfo.ArgumentList.Add(InstalledTools.Require(InstalledTools.WardenDll, "(build Warden.Cli)"));
+        foreach (var property in properties)
+        {
+            startInfo.ArgumentList.Add(property);
+        }
         startInfo.ArgumentList.Add("server");
         startInfo.ArgumentList.Add(configPath);
         return startInfo;

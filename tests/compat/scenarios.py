@@ -330,9 +330,62 @@ def _check(client, path):
     return tx.commit_async()
 
 
+def features(t, server):
+    """ACLs, containers, TTL nodes and persistent watches, step by step. Needs a server with
+    extendedTypesEnabled=true and a short znode.container.checkIntervalMs."""
+    from kazoo.security import ACL, Id
+    import zkextra
+    a = t.client("A", server)
+    b = t.client("B", server)
+    events = zkextra.RawEvents(a.client)
+    alice = [ACL(31, Id("digest", zkextra.digest_id("alice", "pw")))]
+    t.answer("A addauth alice", a.client.add_auth_async("digest", "alice:pw"))
+    t.answer("A whoAmI", zkextra.send(a.client, zkextra.WhoAmI()))
+    t.answer("A create /acl for alice", a.client.create_async("/acl", b"s", acl=alice))
+    t.answer("B read /acl", b.client.get_async("/acl"))
+    t.line("B getACL /acl (masked)", render_acl_plain(call(b.client.get_acls_async("/acl"))))
+    t.line("A getACL /acl", render_acl_plain(call(a.client.get_acls_async("/acl"))))
+    t.answer("B setACL /acl", b.client.set_acls_async("/acl", [ACL(31, Id("world", "anyone"))]))
+    t.answer("A setACL /acl bad version", a.client.set_acls_async("/acl", alice, 5))
+    t.answer("B create with auth ACL and no auth", b.client.create_async("/x", b"", acl=[ACL(31, Id("auth", ""))]))
+    t.answer("A add persistent recursive watch on /", zkextra.send(a.client, zkextra.AddWatch("/", 1)))
+    t.answer("B create container /box", zkextra.send(b.client, zkextra.CreateContainer("/box", b"", [ACL(31, Id("world", "anyone"))])))
+    t.answer("B create /box/item", b.client.create_async("/box/item", b""))
+    t.answer("B delete /box/item", b.client.delete_async("/box/item", -1))
+    t.line("the server removed /box", wait_gone(b.client, "/box"))
+    t.answer("B create TTL node of 1 ms", zkextra.send(b.client, zkextra.CreateTTL("/brief", b"", [ACL(31, Id("world", "anyone"))], 5, 1)))
+    t.line("the server removed /brief", wait_gone(b.client, "/brief"))
+    t.answer("B create TTL node of a day", zkextra.send(b.client, zkextra.CreateTTL("/day", b"", [ACL(31, Id("world", "anyone"))], 5, 86400000)))
+    t.answer("B set /acl (A sees it)", b.client.set_async("/acl", b"t", -1))
+    a.client.sync("/")
+    t.line("A's recursive events", events.take())
+    t.answer("A removeWatches / any", zkextra.send(a.client, zkextra.RemoveWatches("/", 3)))
+    t.answer("A checkWatches / any", zkextra.send(a.client, zkextra.CheckWatches("/", 3)))
+    stop(a)
+    stop(b)
+
+
+def render_acl_plain(value):
+    if isinstance(value, tuple):
+        return [[x.perms, x.id.scheme, x.id.id] for x in value[0]]
+    return render(value, None)
+
+
+def wait_gone(client, path):
+    """Bounded poll: the container timer gives nothing to wait on."""
+    import time
+    deadline = time.monotonic() + zkcommon.OP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if call(client.exists_async(path)) is None:
+            return True
+        time.sleep(0.02)
+    return False
+
+
 SCENARIOS = [("crud", crud), ("transactions", transactions), ("watches", watches),
              ("reconnect", reconnect), ("close-session", close_session), ("expiry", expiry),
-             ("special-paths", special_paths), ("pipelined", pipelined)]
+             ("special-paths", special_paths), ("pipelined", pipelined),
+             ("features", features)]
 
 
 def main():

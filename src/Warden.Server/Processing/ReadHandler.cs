@@ -57,6 +57,10 @@ public sealed class ReadHandler(DataTree tree)
             case OpCode.AddWatch:
             {
                 var request = AddWatchRequest.Read(ref reader);
+                // Apache's WatcherMode.fromZooDef throws on any other mode, which FinalRequestProcessor answers
+                // as MARSHALLINGERROR, keeping the connection.
+                if (request.Mode is not ((int)AddWatchMode.Persistent or (int)AddWatchMode.PersistentRecursive))
+                    throw new KeeperException(ErrorCode.MarshallingError, request.Path);
                 var mode = request.Mode == (int)AddWatchMode.PersistentRecursive ? WatchMode.PersistentRecursive : WatchMode.Persistent;
                 tree.AddPersistentWatch(request.Path, connection, mode);
                 return new ErrorResponse(0);
@@ -168,8 +172,9 @@ public sealed class ReadHandler(DataTree tree)
         bool data = request.Type is (int)WatcherType.Data or (int)WatcherType.Any;
         if (!children && !data) throw new KeeperException(ErrorCode.BadArguments, request.Path);
         bool found = false;
-        if (children) found |= remove ? tree.ChildWatches.Remove(request.Path, connection) : tree.ChildWatches.Contains(request.Path, connection);
-        if (data) found |= remove ? tree.DataWatches.Remove(request.Path, connection) : tree.DataWatches.Contains(request.Path, connection);
+        // checkWatches answers as Apache's containsWatcher does: whether anyone watches exactly this path.
+        if (children) found |= remove ? tree.ChildWatches.Remove(request.Path, connection) : tree.ChildWatches.AnyWatchOn(request.Path);
+        if (data) found |= remove ? tree.DataWatches.Remove(request.Path, connection) : tree.DataWatches.AnyWatchOn(request.Path);
         if (!found) throw new KeeperException(ErrorCode.NoWatcher, request.Path);
     }
 

@@ -63,6 +63,9 @@ public sealed class RequestPreparer(DataTree tree, ServerSettings settings)
     {
         if (!CreateModes.IsKnown(request.Flags)) throw new KeeperException(ErrorCode.BadArguments, request.Path);
         var mode = (CreateMode)request.Flags;
+        // Apache 3.8.0 lets createTTL through with a non-TTL mode and a negative ttl, then fails to apply the
+        // txn and stops (and stops again replaying its log). Warden refuses it up front, as a bad argument.
+        if (type == OpCode.CreateTtl && !CreateModes.IsTtl(mode)) throw new KeeperException(ErrorCode.BadArguments, request.Path);
         ValidateCreateMode(mode, request.Ttl, request.Path);
 
         string path = request.Path;

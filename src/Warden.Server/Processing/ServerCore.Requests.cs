@@ -15,7 +15,7 @@ public sealed partial class ServerCore
         var request = work.Request;
         var state = connection.State;
         _connections[connection.ConnectionId] = connection;
-        state.AuthInfo.Add(new Id("ip", connection.RemoteAddress));
+        AuthInfoSet.Add(state.AuthInfo, new Id("ip", connection.RemoteAddress));
 
         if (request.LastZxidSeen > Tree.LastProcessedZxid)
         {
@@ -215,15 +215,15 @@ public sealed partial class ServerCore
         if (packet.Scheme == "digest")
         {
             string digest = AuthProviders.DigestOf(System.Text.Encoding.UTF8.GetString(packet.Auth));
-            if (_settings.SuperDigest is not null && digest == _settings.SuperDigest) connection.State.AuthInfo.Add(new Id("super", ""));
-            connection.State.AuthInfo.Add(new Id("digest", digest));
+            if (_settings.SuperDigest is not null && digest == _settings.SuperDigest) AuthInfoSet.Add(connection.State.AuthInfo, new Id("super", ""));
+            AuthInfoSet.Add(connection.State.AuthInfo, new Id("digest", digest));
             _log.LogInformation("Session {Session}: auth success for scheme digest and address {Remote}", connection.State.Session, connection.RemoteAddress);
             Reply(connection, request with { Xid = Xids.Auth }, ErrorCode.Ok, null, zxidOverride: 0);
             return;
         }
         if (packet.Scheme == "ip")
         {
-            connection.State.AuthInfo.Add(new Id("ip", connection.RemoteAddress));
+            AuthInfoSet.Add(connection.State.AuthInfo, new Id("ip", connection.RemoteAddress));
             Reply(connection, request with { Xid = Xids.Auth }, ErrorCode.Ok, null, zxidOverride: 0);
             return;
         }

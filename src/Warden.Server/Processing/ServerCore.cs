@@ -37,6 +37,11 @@ public sealed partial class ServerCore
         _time = time;
         _log = log;
         Tree = tree ?? new DataTree();
+        // Events go only to connections that may read the node (Apache with the CVE-2024-23944 fix).
+        Func<IWatcher, IReadOnlyList<Acl>, bool> mayRead = (watcher, acl) =>
+            watcher is not IClientConnection connection || Security.AclPolicy.Allows(acl, Perms.Read, connection.State.AuthInfo);
+        Tree.DataWatches.MayRead = mayRead;
+        Tree.ChildWatches.MayRead = mayRead;
         _lastProposedZxid = Tree.LastProcessedZxid;
         Sessions = new SessionTracker(settings.TickTimeMs, settings.ServerId, NowMs);
         _preparer = new RequestPreparer(Tree, settings);
@@ -196,6 +201,10 @@ public sealed partial class ServerCore
 
     private void ProposeDeleteContainer(string path)
     {
+        // The candidates come from the applied tree, so a check that runs while an earlier deleteContainer of the
+        // same node waits for its fsync lists it again. Apache's check interval hides that race behind its disk
+        // speed; a second proposal would only fail (NONODE) and burn a zxid, so skip a node already being deleted.
+        if (Tree.GetNode(path) is not null && _preparer.Pending.Get(path) is null) return;
         long zxid = NextZxid();
         var body = _preparer.PrepareDeleteContainer(path, zxid);
         var type = body is ErrorTxn ? OpCode.Error : OpCode.DeleteContainer;
