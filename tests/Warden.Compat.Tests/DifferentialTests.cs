@@ -42,7 +42,16 @@ public sealed class DifferentialTests(ITestOutputHelper output)
         await CompareAsync(first, second, seed, 1000);
     }
 
-    private async Task CompareAsync(ServerProcess oracle, ServerProcess subject, int seed, int ops)
+    private Task CompareAsync(ServerProcess oracle, ServerProcess subject, int seed, int ops) =>
+        CompareDriverTracesAsync("differential.py", oracle, subject, seed, ops, DriverTimeout, output);
+
+    /// <summary>
+    /// Runs a seeded trace driver against both servers at once and asserts the traces are equal. Before
+    /// comparing, <paramref name="checkOracleTrace"/> may assert that the oracle's trace covers what the
+    /// workload is meant to reach.
+    /// </summary>
+    internal static async Task CompareDriverTracesAsync(string driver, ServerProcess oracle, ServerProcess subject,
+        int seed, int ops, TimeSpan timeout, ITestOutputHelper output, Action<string[]>? checkOracleTrace = null)
     {
         var directory = Directory.CreateTempSubdirectory("warden-diff-");
         try
@@ -51,13 +60,14 @@ public sealed class DifferentialTests(ITestOutputHelper output)
             var subjectTrace = Path.Combine(directory.FullName, "subject.jsonl");
             var started = DateTime.UtcNow;
             var runs = await Task.WhenAll(
-                RunAsync(oracle, seed, ops, oracleTrace),
-                RunAsync(subject, seed, ops, subjectTrace));
-            output.WriteLine($"seed {seed}, {ops} ops, {oracle} vs {subject}: both runs took {(DateTime.UtcNow - started).TotalSeconds:0.0} s");
+                RunDriverAsync(driver, oracle, seed, ops, oracleTrace, timeout),
+                RunDriverAsync(driver, subject, seed, ops, subjectTrace, timeout));
+            output.WriteLine($"{driver}: seed {seed}, {ops} ops, {oracle} vs {subject}: both runs took {(DateTime.UtcNow - started).TotalSeconds:0.0} s");
             Assert.True(runs[0].ExitCode == 0,
                 $"the driver failed against the oracle {oracle}: {runs[0].Describe()}\n--- server ---\n{oracle.CapturedOutput}");
 
             var expected = await File.ReadAllLinesAsync(oracleTrace);
+            checkOracleTrace?.Invoke(expected);
             var actual = File.Exists(subjectTrace) ? await File.ReadAllLinesAsync(subjectTrace) : [];
             var difference = FirstDifference(expected, actual, seed, ops, subject.Kind.ToString());
             if (difference is not null)
@@ -98,16 +108,16 @@ public sealed class DifferentialTests(ITestOutputHelper output)
             : $"seed {seed}: the {subjectName} trace has {actual.Length - expected.Length} extra lines, the first: {actual[expected.Length]}\n";
     }
 
-    private static Task<ProcessResult> RunAsync(ServerProcess server, int seed, int ops, string tracePath) =>
+    private static Task<ProcessResult> RunDriverAsync(string driver, ServerProcess server, int seed, int ops, string tracePath, TimeSpan timeout) =>
         Transcripts.RunPythonAsync(
-            "differential.py",
+            driver,
             ["--server", server.ConnectString, "--seed", seed.ToString(CultureInfo.InvariantCulture),
              "--ops", ops.ToString(CultureInfo.InvariantCulture), "--out", tracePath],
-            DriverTimeout);
+            timeout);
 
     private static string Tail(string text) => text.Length <= 6000 ? text : "...\n" + text[^6000..];
 
-    private static int FromEnvironment(string name, int fallback)
+    internal static int FromEnvironment(string name, int fallback)
     {
         var value = Environment.GetEnvironmentVariable(name);
         return string.IsNullOrEmpty(value) ? fallback : int.Parse(value, CultureInfo.InvariantCulture);
