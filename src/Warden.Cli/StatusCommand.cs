@@ -26,6 +26,7 @@ public static class StatusCommand
         var timeout = new Option<int>("--timeout")
         {
             Description = "How long to wait for each server, in milliseconds: name lookup, connect and answer together.",
+            HelpName = "ms",
             DefaultValueFactory = _ => DefaultTimeoutMs,
         };
         var table = new Option<bool>("--table")
