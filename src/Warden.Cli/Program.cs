@@ -19,4 +19,5 @@ root.Subcommands.Add(ServerCommand.Create(properties));
 root.Subcommands.Add(DataCommands.Log());
 root.Subcommands.Add(DataCommands.Snapshot());
 root.Subcommands.Add(DataCommands.Purge());
+root.Subcommands.Add(StatusCommand.Create());
 return await root.Parse(rest.ToArray()).InvokeAsync();
