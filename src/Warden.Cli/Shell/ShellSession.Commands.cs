@@ -594,6 +594,8 @@ public sealed partial class ShellSession
         string path = cl.Arguments.Count < 2 ? "/" : cl.Arguments[1];
         CheckPath(path);
         var ephemerals = await zk.GetEphemeralsAsync(path, ct).ConfigureAwait(false);
+        // Apache's Java client hands back the server's paths, chroot included; zkCli prints them so.
+        if (zk.Chroot is { } chroot) ephemerals = [.. ephemerals.Select(p => p == "/" ? chroot : chroot + p)];
         WriteOut(Formats.JavaList(ephemerals));
     }
 
