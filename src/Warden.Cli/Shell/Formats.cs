@@ -151,36 +151,12 @@ public static class Formats
     /// <summary>java.util.List.toString: <c>[a, b]</c>.</summary>
     public static string JavaList(IEnumerable<string> items) => "[" + string.Join(", ", items) + "]";
 
-    /// <summary>
-    /// Java's Integer.decode: optional sign, then 0x/0X/# for hex, a leading 0 for octal, else decimal.
-    /// </summary>
+    /// <summary>Java's Integer.decode (sign; 0x, 0X or # for hex; a leading 0 for octal), as `redo` reads its number.</summary>
     public static bool TryDecodeInt(string text, out int value)
     {
         value = 0;
-        if (text.Length == 0) return false;
-        int index = 0;
-        bool negative = false;
-        if (text[0] is '-' or '+')
-        {
-            negative = text[0] == '-';
-            index = 1;
-        }
-        int radix = 10;
-        if (text.AsSpan(index).StartsWith("0x", StringComparison.OrdinalIgnoreCase)) { radix = 16; index += 2; }
-        else if (text.AsSpan(index).StartsWith("#")) { radix = 16; index += 1; }
-        else if (text.AsSpan(index).StartsWith("0") && text.Length > index + 1) { radix = 8; index += 1; }
-        if (index >= text.Length || text[index] is '-' or '+') return false;
-        long result = 0;
-        foreach (char c in text.AsSpan(index))
-        {
-            int digit = c is >= '0' and <= '9' ? c - '0' : c is >= 'a' and <= 'f' ? c - 'a' + 10 : c is >= 'A' and <= 'F' ? c - 'A' + 10 : 99;
-            if (digit >= radix) return false;
-            result = result * radix + digit;
-            if (result > (long)int.MaxValue + 1) return false;
-        }
-        if (negative) result = -result;
-        if (result is < int.MinValue or > int.MaxValue) return false;
-        value = (int)result;
+        if (!Warden.Server.Configuration.JavaNumbers.TryDecodeLong(text, out long decoded) || decoded is < int.MinValue or > int.MaxValue) return false;
+        value = (int)decoded;
         return true;
     }
 }

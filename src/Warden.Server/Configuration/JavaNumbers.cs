@@ -8,7 +8,7 @@ namespace Warden.Server.Configuration;
 /// Integer.getInteger, used for most -D knobs, goes through Integer.decode, which also takes 0x/# for hex
 /// and a leading 0 for octal, and silently falls back to the default on anything else.
 /// </summary>
-internal static class JavaNumbers
+public static class JavaNumbers
 {
     public static bool TryParseInt(string text, out int value) => TryParseLong(text, out long wide) & FitsInt(wide, out value);
 
