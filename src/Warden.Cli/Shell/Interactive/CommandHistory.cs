@@ -74,7 +74,16 @@ public sealed class CommandHistory
 
     private void Load()
     {
-        if (path is null || !File.Exists(path))
+        if (path is null)
+        {
+            return;
+        }
+        if (Directory.Exists(path))
+        {
+            Unusable($"could not read the history file {path}: it is a directory");
+            return;
+        }
+        if (!File.Exists(path))
         {
             return;
         }
@@ -92,13 +101,20 @@ public sealed class CommandHistory
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            warn($"warning: could not read the history file {path}: {e.Message}");
+            Unusable($"could not read the history file {path}: {e.Message}");
             return;
         }
         if (linesInFile > 2 * limit)
         {
             Rewrite();
         }
+    }
+
+    /// <summary>A file that cannot be read is not written either: a rewrite would replace what is in it.</summary>
+    private void Unusable(string problem)
+    {
+        writeFailed = true;
+        warn($"warning: {problem}; history is kept for this session only");
     }
 
     private void Append(string line)
