@@ -4,6 +4,14 @@ using Warden.Server.Configuration;
 
 // warden: the one executable. `warden server [zoo.cfg]` runs a server; more commands join as they are built.
 // Java-style system properties (-Dzookeeper.name=value) are taken out before parsing, as Apache's scripts pass them.
+// `warden cli` takes zkCli's own single-dash options (-server, -timeout), so it is dispatched before the parser.
+if (args is ["cli", .. var shellArgs])
+{
+    using var interrupt = new CancellationTokenSource();
+    return await Warden.Cli.Shell.ShellProgram.RunAsync(shellArgs, Console.In, Console.Out, Console.Error,
+        !Console.IsInputRedirected, interrupt.Token);
+}
+
 var properties = SystemPropertyArguments.Extract(args, out var rest);
 
 var root = new RootCommand("Warden: a ZooKeeper-compatible coordination service.");

@@ -121,7 +121,7 @@ internal sealed class WatchRegistry
                 removed.AddRange(sinks.Select(sink => (sink, eventType)));
             }
         }
-        foreach (var (sink, eventType) in removed) sink.Deliver(new WatchedEvent(eventType, KeeperState.SyncConnected, path));
+        foreach (var (sink, eventType) in removed.Distinct()) sink.Deliver(new WatchedEvent(eventType, KeeperState.SyncConnected, path));
     }
 
     /// <summary>Removes one persistent sink; true when the path is left with no watch at all.</summary>

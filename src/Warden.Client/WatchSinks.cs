@@ -27,18 +27,28 @@ internal sealed class TaskWatchSink : WatchSink
 }
 
 /// <summary>
-/// A one-shot watch given as a callback. Callbacks run one at a time on the client's event dispatcher, never
-/// on the connection's read loop, so a slow callback cannot stall replies.
+/// A watch given as a callback. Callbacks run one at a time on the client's event dispatcher, never on the
+/// connection's read loop, so a slow callback cannot stall replies. Two sinks with the same callback are the
+/// same watch, as a Watcher object is in Apache's client: registered for getData and exists on one node, it
+/// hears the node's deletion once.
 /// </summary>
-internal sealed class CallbackWatchSink(Action<WatchedEvent> callback, EventDispatcher dispatcher) : WatchSink
+internal sealed class CallbackWatchSink(Action<WatchedEvent> callback, EventDispatcher dispatcher) : WatchSink, IEquatable<CallbackWatchSink>
 {
-    public override void Deliver(WatchedEvent watchedEvent) => dispatcher.Post(() => callback(watchedEvent));
+    private readonly Action<WatchedEvent> _callback = callback;
+
+    public override void Deliver(WatchedEvent watchedEvent) => dispatcher.Post(() => _callback(watchedEvent));
+
+    public bool Equals(CallbackWatchSink? other) => other is not null && _callback.Equals(other._callback);
+
+    public override bool Equals(object? obj) => obj is CallbackWatchSink other && Equals(other);
+
+    public override int GetHashCode() => _callback.GetHashCode();
 
     public override void End(ZooKeeperException? error)
     {
         var state = error?.Code == ErrorCode.SessionExpired ? KeeperState.Expired
             : error?.Code == ErrorCode.AuthFailed ? KeeperState.AuthFailed : KeeperState.Closed;
-        dispatcher.Post(() => callback(new WatchedEvent(EventType.None, state, null)));
+        dispatcher.Post(() => _callback(new WatchedEvent(EventType.None, state, null)));
     }
 }
 
@@ -123,6 +133,9 @@ internal sealed class EventDispatcher
     }
 
     public void Post(Action action) => _work.Writer.TryWrite(action);
+
+    /// <summary>Queues an action; false once the dispatcher has stopped.</summary>
+    public bool TryPost(Action action) => _work.Writer.TryWrite(action);
 
     /// <summary>Lets the queued callbacks run, then stops.</summary>
     public Task CompleteAsync()

@@ -33,6 +33,9 @@ public enum ConnectionState
 /// <summary>A state change: the old state, the new one, and the server (if any) it concerns.</summary>
 public sealed record ConnectionStateChange(ConnectionState Previous, ConnectionState Current, HostAddress? Server);
 
+/// <summary>One failed attempt to reach a server: which one, why, and how many attempts in a row have failed.</summary>
+public sealed record ConnectionAttemptFailure(HostAddress Server, Exception Error, int FailedInARow);
+
 public static class ConnectionStates
 {
     /// <summary>Terminal states: the client will not reconnect.</summary>
@@ -43,8 +46,14 @@ public static class ConnectionStates
         state is ConnectionState.Connected or ConnectionState.ConnectedReadOnly;
 }
 
-/// <summary>Results that carry a Stat and the value read.</summary>
-public sealed record NodeData(byte[] Data, Stat Stat);
+/// <summary>
+/// A node's data and Stat. A node created with no data at all (a null buffer, as zkCli's <c>create /a</c> sends)
+/// reads as an empty <see cref="Data"/> with <see cref="IsNull"/> set, which is how Apache's Java client tells the two apart.
+/// </summary>
+public sealed record NodeData(byte[] Data, Stat Stat)
+{
+    public bool IsNull { get; init; }
+}
 
 public sealed record NodeChildren(IReadOnlyList<string> Children, Stat Stat);
 

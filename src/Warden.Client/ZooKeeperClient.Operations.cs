@@ -78,6 +78,28 @@ public sealed partial class ZooKeeperClient
         return SendAsync(OpCode.GetData, path, new PathWatchRequest(ServerPath(path), sink is not null), ReadNodeData, watch, cancellationToken);
     }
 
+    /// <summary>
+    /// The ensemble's configuration (the node /zookeeper/config, read outside any chroot), optionally leaving a
+    /// one-shot watch for its next change.
+    /// </summary>
+    public Task<NodeData> GetConfigAsync(Action<WatchedEvent>? watcher = null, CancellationToken cancellationToken = default)
+    {
+        const string configPath = "/zookeeper/config";
+        var watch = watcher is null ? null
+            : new WatchRegistration(_watches, _connectString.ToClientPath(configPath), new CallbackWatchSink(watcher, _dispatcher), WatchKind.Data, null);
+        return SendAsync(OpCode.GetData, configPath, new PathWatchRequest(configPath, watcher is not null), ReadNodeData, watch, cancellationToken);
+    }
+
+    /// <summary>
+    /// Asks the ensemble to change its membership: incrementally (<paramref name="joining"/> server lines and
+    /// <paramref name="leaving"/> server ids, comma separated) or as a whole (<paramref name="members"/>), only if
+    /// the current configuration is <paramref name="fromConfig"/> (−1: any). Returns the new configuration.
+    /// Servers without reconfigEnabled answer ReconfigDisabled.
+    /// </summary>
+    public Task<NodeData> ReconfigAsync(string? joining, string? leaving, string? members, long fromConfig = -1,
+        CancellationToken cancellationToken = default) =>
+        SendAsync(OpCode.Reconfig, null, new ReconfigRequest(joining, leaving, members, fromConfig), ReadNodeData, null, cancellationToken);
+
     /// <summary>Sets the node's data if its version is <paramref name="version"/> (−1: any) and returns the new Stat.</summary>
     public Task<Stat> SetDataAsync(string path, byte[]? data, int version = -1, CancellationToken cancellationToken = default) =>
         SendAsync(OpCode.SetData, path, new SetDataRequest(ServerPath(path), data, version),
@@ -167,7 +189,7 @@ public sealed partial class ZooKeeperClient
     private static NodeData ReadNodeData(ref JuteReader reader)
     {
         var response = GetDataResponse.Read(ref reader);
-        return new NodeData(response.Data ?? [], response.Stat);
+        return new NodeData(response.Data ?? [], response.Stat) { IsNull = response.Data is null };
     }
 
     /// <summary>Checks a client path as Apache's client does, before anything is sent, and adds the chroot.</summary>

@@ -31,6 +31,7 @@ public sealed partial class ZooKeeperClient
             catch (Exception error) when (!stop.IsCancellationRequested)
             {
                 _logger.LogInformation("connection to {Server} failed: {Reason}", host, error.Message);
+                OnConnectionAttemptFailed(host, error, failedInARow + 1);
             }
             catch (Exception) when (stop.IsCancellationRequested)
             {

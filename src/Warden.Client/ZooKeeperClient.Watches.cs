@@ -22,6 +22,20 @@ public sealed partial class ZooKeeperClient
     }
 
     /// <summary>
+    /// Adds a persistent or recursive watch whose events go to <paramref name="watcher"/> on the client's event
+    /// dispatcher, in order, until it is removed with <see cref="RemoveWatchesAsync"/> (the callback then hears
+    /// PersistentWatchRemoved) or the session ends. The same callback added twice at a path is one watch.
+    /// </summary>
+    public async Task AddWatchAsync(string path, AddWatchMode mode, Action<WatchedEvent> watcher,
+        CancellationToken cancellationToken = default)
+    {
+        var kind = mode == AddWatchMode.Persistent ? WatchKind.Persistent : WatchKind.PersistentRecursive;
+        var registration = new WatchRegistration(_watches, path, new CallbackWatchSink(watcher, _dispatcher), kind, null);
+        await SendAsync(OpCode.AddWatch, path, new AddWatchRequest(ServerPath(path), (int)mode),
+            static (ref JuteReader _) => true, registration, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
     /// Removes this client's watches of a type at a path, on the server and here; each removed watch hears a
     /// DataWatchRemoved, ChildWatchRemoved or PersistentWatchRemoved event. <see cref="WatcherType.Any"/>
     /// includes persistent watches. With <paramref name="local"/>, the watches are removed here even when the

@@ -85,6 +85,29 @@ public sealed partial class ZooKeeperClient : IAsyncDisposable, IConnectionOwner
     /// <summary>Raised on the client's event dispatcher, in order, for every change of <see cref="State"/>.</summary>
     public event EventHandler<ConnectionStateChange>? StateChanged;
 
+    /// <summary>
+    /// Raised on the client's event dispatcher for each failed attempt to connect to a server (refused, timed out,
+    /// name not found, handshake refused), so that a front end can say why it is still connecting.
+    /// </summary>
+    public event EventHandler<ConnectionAttemptFailure>? ConnectionAttemptFailed;
+
+    /// <summary>
+    /// Completes once every watch callback and state-change handler queued so far has run. A caller that awaits
+    /// it after a reply has seen every event the server sent before that reply.
+    /// </summary>
+    public Task WhenEventsDeliveredAsync()
+    {
+        var delivered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_dispatcher.TryPost(() => delivered.TrySetResult())) delivered.TrySetResult();
+        return delivered.Task;
+    }
+
+    private void OnConnectionAttemptFailed(HostAddress server, Exception error, int failedInARow)
+    {
+        var failure = new ConnectionAttemptFailure(server, error, failedInARow);
+        _dispatcher.Post(() => ConnectionAttemptFailed?.Invoke(this, failure));
+    }
+
     public ConnectionState State
     {
         get { lock (_stateGate) return _state; }
