@@ -64,6 +64,30 @@ public sealed class PromptTests
     }
 
     [Fact]
+    public async Task Output_the_shell_prints_while_the_user_types_is_followed_by_the_line_drawn_again_below_it()
+    {
+        var shell = new FakeShell(Connected);
+        var terminal = new FakeTerminal();
+        var running = Run.Start(shell, terminal);
+        terminal.Type("get /w");
+        await terminal.WaitUntilIdleAsync();
+
+        // What the shell does when a watch fires: print on its own thread, then raise PromptChanged.
+        terminal.ExpectNewRead();
+        terminal.Write("\nWATCHER::\n\nWatchedEvent state:SyncConnected type:NodeDataChanged path:/w\n");
+        await shell.ChangePromptAsync(Connected);
+        await terminal.WaitUntilIdleAsync();
+        Assert.Equal(
+            [Connected + "get /w", "WATCHER::", "", "WatchedEvent state:SyncConnected type:NodeDataChanged path:/w", Connected + "get /w"],
+            terminal.Lines);
+        Assert.Equal((4, Connected.Length + 6), (terminal.CursorRow, terminal.CursorColumn));
+
+        terminal.Type("x\rquit\r");
+        await running;
+        Assert.Equal(["get /wx", "quit"], shell.Lines);
+    }
+
+    [Fact]
     public async Task A_prompt_change_during_a_command_shows_at_the_next_prompt()
     {
         var shell = new FakeShell(Connected);

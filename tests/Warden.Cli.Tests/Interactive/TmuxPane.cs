@@ -57,13 +57,6 @@ public sealed class TmuxPane : IAsyncDisposable
     /// <summary>The last row with something on it.</summary>
     public static string LastLine(IReadOnlyList<string> screen) => screen.LastOrDefault(l => l.Length > 0) ?? "";
 
-    /// <summary>The exit status once the program has ended; null while it runs.</summary>
-    public async Task<int?> ExitStatusAsync()
-    {
-        var answer = (await RunAsync("display-message", "-p", "-t", Session, "#{pane_dead} #{pane_dead_status}")).Trim().Split(' ');
-        return answer[0] == "1" ? int.Parse(answer[1], System.Globalization.CultureInfo.InvariantCulture) : null;
-    }
-
     /// <summary>
     /// Waits until the screen satisfies <paramref name="condition"/>, looking every 100 ms for at most
     /// <paramref name="bound"/> (a program in a terminal gives no event to wait on). Fails with the screen.

@@ -216,7 +216,7 @@ public sealed class LineEditor : IDisposable
 
     private void Draw() => renderer.Draw(prompt, buffer.Text, buffer.Cursor);
 
-    /// <summary>The next key, typed-ahead keys first; redraws the prompt whenever the shell changes it meanwhile. Null: no more input.</summary>
+    /// <summary>The next key, typed-ahead keys first; redraws the prompt whenever the shell signals meanwhile. Null: no more input.</summary>
     private async Task<ConsoleKeyInfo?> NextKeyAsync(CancellationToken cancellationToken)
     {
         while (true)
@@ -233,7 +233,7 @@ public sealed class LineEditor : IDisposable
             cancellationToken.ThrowIfCancellationRequested();
             if (await Succeeded(changed).ConfigureAwait(false))
             {
-                RedrawIfPromptChanged();
+                RedrawPrompt();
             }
             try
             {
@@ -263,14 +263,19 @@ public sealed class LineEditor : IDisposable
         }
     }
 
-    private void RedrawIfPromptChanged()
+    /// <summary>
+    /// Draws the line again with the shell's prompt, changed or not. The shell also raises PromptChanged after it
+    /// prints something on its own (a watch event, a state change), which leaves the cursor at the start of a
+    /// fresh row below the line being edited; the line is then drawn there, under what was printed. When the line
+    /// fits on one row that is right either way, as the draw starts with a carriage return on the cursor's row.
+    /// </summary>
+    private void RedrawPrompt()
     {
         lock (gate)
         {
-            var current = shell.Prompt;
-            if (editing && current != prompt)
+            if (editing)
             {
-                prompt = current;
+                prompt = shell.Prompt;
                 Draw();
             }
         }
