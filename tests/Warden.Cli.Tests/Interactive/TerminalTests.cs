@@ -103,21 +103,42 @@ public sealed class TerminalTests : IAsyncLifetime
         server = null;
         var connecting = $"[zk: {proxy.ConnectString}(CONNECTING";
         await pane.WaitForAsync(s => TmuxPane.LastLine(s).StartsWith(connecting, StringComparison.Ordinal), "the prompt to show CONNECTING");
+        // A command now waits for the connection; Ctrl-C gives up on it and the shell stays.
+        await pane.TypeAsync("ls /");
+        await pane.PressAsync("Enter");
+        await pane.WaitForAsync(s => s.Any(l => l.StartsWith(connecting, StringComparison.Ordinal) && l.EndsWith(" 4] ls /", StringComparison.Ordinal)),
+            "ls / to be running");
+        await pane.PressAsync("C-c");
+        screen = await pane.WaitForAsync(s => TmuxPane.LastLine(s).StartsWith(connecting, StringComparison.Ordinal) && TmuxPane.LastLine(s).EndsWith(" 5]", StringComparison.Ordinal),
+            "a fresh prompt after Ctrl-C");
+        Assert.Contains(screen, l => l.StartsWith("interrupted", StringComparison.Ordinal));
         // ... and when it is back on the same data, the same session carries on.
         server = await ServerProcess.StartAsync(ServerKind.Warden, Config);
         proxy.Retarget(server.EndPoint);
-        await pane.WaitForLastLineAsync(Prompt("CONNECTED", 4));
+        await pane.WaitForLastLineAsync(Prompt("CONNECTED", 5));
         await pane.TypeAsync("get /a");
         await pane.PressAsync("Enter");
-        screen = await pane.WaitForLastLineAsync(Prompt("CONNECTED", 5));
+        screen = await pane.WaitForLastLineAsync(Prompt("CONNECTED", 6));
         Assert.Equal("x", RowAbovePrompt(screen));
+
+        // A line wider than the window wraps, and editing its start redraws both rows.
+        var longValue = new string('y', 160);
+        await pane.TypeAsync("set /a " + longValue);
+        await pane.PressAsync("Home");
+        await pane.TypeAsync("#");
+        var expected = Prompt("CONNECTED", 6) + "#set /a " + longValue;
+        screen = await pane.WaitForAsync(s => s.Count >= 2 && string.Concat(s.Where(l => l.Length > 0).TakeLast(2)) == expected,
+            "the long line on two rows");
+        Assert.Equal(150, screen.Where(l => l.Length > 0).TakeLast(2).First().Length);
+        await pane.PressAsync("C-c");
+        await pane.WaitForLastLineAsync(Prompt("CONNECTED", 6));
 
         // Ctrl-D on the empty line ends the shell.
         await pane.PressAsync("C-d");
         screen = await pane.WaitForAsync(s => s.Any(l => l.StartsWith("warden cli exited", StringComparison.Ordinal)), "warden cli to exit");
         var exited = screen.ToList().FindIndex(l => l.StartsWith("warden cli exited", StringComparison.Ordinal));
         Assert.Equal("warden cli exited with status 0", screen[exited]);
-        Assert.Equal(Prompt("CONNECTED", 5).TrimEnd(), screen[exited - 1]);
+        Assert.Equal(Prompt("CONNECTED", 6).TrimEnd(), screen[exited - 1]);
         Assert.Contains("getAllChildrenNumber /a", File.ReadAllLines(Path.Combine(home, ".warden_cli_history")));
     }
 

@@ -13,8 +13,7 @@ namespace Warden.Cli.Shell.Interactive;
 /// refuses terminals without ANSI, which a plain Windows console is unless the program asks for it by P/Invoke.
 /// What this editor needs from a terminal is <see cref="ITerminal"/>, which a test can script.
 ///
-/// One thread at a time runs <see cref="ReadLineAsync"/>; everything that draws holds <c>gate</c>, so output from
-/// other threads (<see cref="WriteAbove"/>) cannot interleave with a redraw.
+/// One thread at a time runs <see cref="ReadLineAsync"/>; everything that draws holds <c>gate</c>.
 /// </remarks>
 public sealed class LineEditor : IDisposable
 {
@@ -134,40 +133,6 @@ public sealed class LineEditor : IDisposable
             }
         }
         return await running.ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// Prints text from elsewhere (a watch notification, a log line) above the line being edited, which is then
-    /// drawn again below it. Safe from any thread.
-    /// </summary>
-    public void WriteAbove(string text)
-    {
-        lock (gate)
-        {
-            if (editing)
-            {
-                renderer.Erase();
-            }
-            var lines = text.Split('\n');
-            for (var i = 0; i < lines.Length; i++)
-            {
-                terminal.Write(lines[i].TrimEnd('\r'));
-                if (i < lines.Length - 1)
-                {
-                    terminal.NewLine();
-                }
-            }
-            terminal.Flush();
-            if (editing)
-            {
-                if (!text.EndsWith('\n'))
-                {
-                    terminal.NewLine();
-                }
-                renderer.Reset();
-                Draw();
-            }
-        }
     }
 
     public void Dispose()

@@ -52,17 +52,6 @@ public sealed class LineRenderer(ITerminal terminal)
         Reset();
     }
 
-    /// <summary>Blanks the last draw and leaves the cursor where it started, so other text can take its place.</summary>
-    public void Erase()
-    {
-        var width = Math.Max(1, terminal.Width);
-        var end = GoToStartAndWrite("", width);
-        terminal.MoveUp(end / width);
-        terminal.MoveToColumn(0);
-        Reset();
-        terminal.Flush();
-    }
-
     /// <summary>
     /// Goes to the prompt's first column, writes <paramref name="line"/>, blanks what the last draw left beyond it,
     /// and returns how many columns from the start the cursor now is (always at a row start when on a margin).
