@@ -19,4 +19,8 @@ root.Subcommands.Add(ServerCommand.Create(properties));
 root.Subcommands.Add(DataCommands.Log());
 root.Subcommands.Add(DataCommands.Snapshot());
 root.Subcommands.Add(DataCommands.Purge());
+root.Subcommands.Add(StatusCommand.Create());
+// Listed for `warden --help`; the command line itself was handled above.
+root.Subcommands.Add(new Command("cli",
+    "A ZooKeeper shell with zkCli.sh's commands and output: warden cli [-server host:port[,...][/chroot]] [-timeout ms] [-r] [-waitforconnection] [command args]"));
 return await root.Parse(rest.ToArray()).InvokeAsync();

@@ -161,12 +161,12 @@ public sealed partial class ZooKeeperClient
 
     /// <summary>
     /// Adds credentials to the session (e.g. scheme "digest", auth "user:password"). They are sent again
-    /// on every reconnect. A refusal ends the session in <see cref="ConnectionState.AuthFailed"/>.
+    /// on every reconnect. A refusal ends the session in <see cref="ConnectionState.AuthFailed"/>. A null
+    /// <paramref name="auth"/> is sent as a null buffer, as Apache's client sends it.
     /// </summary>
-    public async Task AddAuthAsync(string scheme, byte[] auth, CancellationToken cancellationToken = default)
+    public async Task AddAuthAsync(string scheme, byte[]? auth, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(scheme);
-        ArgumentNullException.ThrowIfNull(auth);
         ThrowIfEnded();
         lock (_authInfo) _authInfo.Add((scheme, auth));
         var waiter = new AuthWaiter();

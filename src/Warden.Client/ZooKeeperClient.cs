@@ -26,7 +26,7 @@ public sealed partial class ZooKeeperClient : IAsyncDisposable, IConnectionOwner
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _stateGate = new();
     private readonly List<(ConnectionState Wanted, TaskCompletionSource Waiter)> _stateWaiters = [];
-    private readonly List<(string Scheme, byte[] Auth)> _authInfo = [];
+    private readonly List<(string Scheme, byte[]? Auth)> _authInfo = [];
     private readonly Task _sessionLoop;
     private ConnectionState _state = ConnectionState.Connecting;
     private Connection? _connection;

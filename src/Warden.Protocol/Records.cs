@@ -173,10 +173,11 @@ public sealed record WatcherEvent(EventType Type, KeeperState State, string Path
     }
 }
 
-public sealed record AuthPacket(int Type, string Scheme, byte[] Auth) : IJuteRecord
+/// <summary>addAuth's packet. <see cref="Auth"/> is null when the client sent a null buffer, which Apache's digest provider refuses.</summary>
+public sealed record AuthPacket(int Type, string Scheme, byte[]? Auth) : IJuteRecord
 {
     public static AuthPacket Read(ref JuteReader reader) =>
-        new(reader.ReadInt(), reader.ReadRequiredString(), reader.ReadBuffer() ?? []);
+        new(reader.ReadInt(), reader.ReadRequiredString(), reader.ReadBuffer());
 
     public void Write(JuteWriter writer)
     {

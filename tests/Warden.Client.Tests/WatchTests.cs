@@ -139,4 +139,55 @@ public sealed class WatchTests(SharedServers servers)
         Assert.Equal(EventType.NodeCreated, (await sentinel.Changed.Bounded()).Type);
         Assert.False(persistent.ReadAsync().AsTask().IsCompletedSuccessfully);
     }
+
+    [Theory]
+    [InlineData(ServerKind.Apache)]
+    [InlineData(ServerKind.Warden)]
+    public async Task One_callback_watching_a_node_twice_hears_each_change_once(ServerKind kind)
+    {
+        var (client, other, root) = await StartAsync(kind);
+        await using var _ = client;
+        await using var __ = other;
+        var events = Channel.CreateUnbounded<WatchedEvent>();
+        Action<WatchedEvent> watcher = e => events.Writer.TryWrite(e);
+        await client.CreateAsync(root + "/n", null).Bounded();
+        await client.GetDataAsync(root + "/n", watcher).Bounded();
+        await client.ExistsAsync(root + "/n", watcher).Bounded();
+        await client.GetDataAsync(root + "/n", watcher).Bounded();
+        await client.AddWatchAsync(root + "/n", AddWatchMode.Persistent, watcher).Bounded();
+        await other.DeleteAsync(root + "/n").Bounded();
+        await client.SyncAsync(root).Bounded();
+        await client.WhenEventsDeliveredAsync().Bounded();
+        Assert.True(events.Reader.TryRead(out var deleted));
+        Assert.Equal(Event(EventType.NodeDeleted, root + "/n"), deleted);
+        Assert.False(events.Reader.TryRead(out var stray), $"unexpected {stray}");
+
+        // The persistent watch stays; removing every watch at the path says so once per kind.
+        await other.CreateAsync(root + "/n", null).Bounded();
+        await client.SyncAsync(root).Bounded();
+        await client.WhenEventsDeliveredAsync().Bounded();
+        Assert.True(events.Reader.TryRead(out var created));
+        Assert.Equal(Event(EventType.NodeCreated, root + "/n"), created);
+        await client.RemoveWatchesAsync(root + "/n", WatcherType.Any).Bounded();
+        await client.WhenEventsDeliveredAsync().Bounded();
+        Assert.True(events.Reader.TryRead(out var removed));
+        Assert.Equal(Event(EventType.PersistentWatchRemoved, root + "/n"), removed);
+        Assert.False(events.Reader.TryRead(out var extra), $"unexpected {extra}");
+    }
+
+    [Theory]
+    [InlineData(ServerKind.Apache)]
+    [InlineData(ServerKind.Warden)]
+    public async Task A_node_created_without_data_reads_as_null(ServerKind kind)
+    {
+        var (client, other, root) = await StartAsync(kind);
+        await using var _ = client;
+        await using var __ = other;
+        await client.CreateAsync(root + "/none", null).Bounded();
+        await client.CreateAsync(root + "/empty", []).Bounded();
+        Assert.True((await client.GetDataAsync(root + "/none").Bounded()).IsNull);
+        var empty = await client.GetDataAsync(root + "/empty").Bounded();
+        Assert.False(empty.IsNull);
+        Assert.Empty(empty.Data);
+    }
 }

@@ -182,7 +182,10 @@ public sealed class ServerProcess : IAsyncDisposable
     private static ServerProcess Launch(
         ServerKind kind, IReadOnlyDictionary<string, string>? extraConfig, IReadOnlyDictionary<string, string>? systemProperties)
     {
-        var port = FreePort();
+        // A clientPort given in the extra settings is kept, so a test can restart a server where its clients expect it.
+        var port = extraConfig is not null && extraConfig.TryGetValue("clientPort", out var fixedPort)
+            ? int.Parse(fixedPort, System.Globalization.CultureInfo.InvariantCulture)
+            : FreePort();
         var root = Path.Combine(Path.GetTempPath(), $"warden-{kind.ToString().ToLowerInvariant()}-{port}-{Guid.NewGuid():N}");
         var dataDirectory = Path.Combine(root, "data");
         Directory.CreateDirectory(dataDirectory);

@@ -504,8 +504,15 @@ public sealed partial class ShellSession
     private async Task AddAuthAsync(ZooKeeperClient zk, List<string> words, CancellationToken ct)
     {
         var cl = ParseAtLeast(NoOptions, words, 2, "addauth");
-        byte[] auth = cl.Arguments.Count >= 3 ? Encoding.UTF8.GetBytes(cl.Arguments[2]) : [];
-        await zk.AddAuthAsync(cl.Arguments[1], auth, ct).ConfigureAwait(false);
+        byte[]? auth = cl.Arguments.Count >= 3 ? Encoding.UTF8.GetBytes(cl.Arguments[2]) : null;
+        try
+        {
+            await zk.AddAuthAsync(cl.Arguments[1], auth, ct).ConfigureAwait(false);
+        }
+        catch (ZooKeeperException error) when (error.Code == ErrorCode.AuthFailed)
+        {
+            // As in zkCli, a refusal shows as the AuthFailed event (and the prompt's AUTH_FAILED), not as an error.
+        }
     }
 
     private async Task ConfigAsync(ZooKeeperClient zk, List<string> words, CancellationToken ct)
@@ -587,6 +594,8 @@ public sealed partial class ShellSession
         string path = cl.Arguments.Count < 2 ? "/" : cl.Arguments[1];
         CheckPath(path);
         var ephemerals = await zk.GetEphemeralsAsync(path, ct).ConfigureAwait(false);
+        // Apache's Java client hands back the server's paths, chroot included; zkCli prints them so.
+        if (zk.Chroot is { } chroot) ephemerals = [.. ephemerals.Select(p => p == "/" ? chroot : chroot + p)];
         WriteOut(Formats.JavaList(ephemerals));
     }
 
@@ -621,7 +630,16 @@ public sealed partial class ShellSession
 
     private async Task WhoAmIAsync(ZooKeeperClient zk, CancellationToken ct)
     {
-        var ids = await zk.WhoAmIAsync(ct).ConfigureAwait(false);
+        IReadOnlyList<ClientInfo> ids;
+        try
+        {
+            ids = await zk.WhoAmIAsync(ct).ConfigureAwait(false);
+        }
+        catch (ZooKeeperException error) when (!error.IsConnectionLoss)
+        {
+            // zkCli ignores whoAmI's error code and prints the heading alone.
+            ids = [];
+        }
         var text = new StringBuilder("Auth scheme: User");
         foreach (var id in ids) text.Append('\n').Append(id.AuthScheme).Append(": ").Append(id.User);
         WriteOut(text.ToString());

@@ -117,7 +117,7 @@ public sealed partial class ShellSession : IShell, IAsyncDisposable
             await client.WhenEventsDeliveredAsync().ConfigureAwait(false);
             WriteErr(ConnectionProblem());
             ExitCode = 1;
-            await CloseClientAsync().ConfigureAwait(false);
+            await EndAsync().ConfigureAwait(false);
             return false;
         }
     }

@@ -70,7 +70,7 @@ public sealed class FourLetterWords(ServerCore core, Func<IReadOnlyCollection<Cl
             foreach (var connection in connections()) text.Append(Describe(connection, brief: true)).Append('\n');
             text.Append('\n');
         }
-        text.Append(CultureInfo.InvariantCulture, $"Latency min/avg/max: {stats.MinLatencyOrZero}/{JavaDouble(stats.AverageLatencyMs)}/{stats.MaxLatencyMs}\n");
+        text.Append(CultureInfo.InvariantCulture, $"Latency min/avg/max: {stats.MinLatencyOrZero}/{AverageLatency(stats.AverageLatencyMs)}/{stats.MaxLatencyMs}\n");
         text.Append(CultureInfo.InvariantCulture, $"Received: {stats.PacketsReceived}\n");
         text.Append(CultureInfo.InvariantCulture, $"Sent: {stats.PacketsSent}\n");
         text.Append(CultureInfo.InvariantCulture, $"Connections: {connections().Count}\n");
@@ -217,7 +217,7 @@ public sealed class FourLetterWords(ServerCore core, Func<IReadOnlyCollection<Cl
             ("zk_server_state", "standalone"),
             ("zk_ephemerals_count", tree.EphemeralCount.ToString(CultureInfo.InvariantCulture)),
             ("zk_num_alive_connections", connections().Count.ToString(CultureInfo.InvariantCulture)),
-            ("zk_avg_latency", JavaDouble(stats.AverageLatencyMs)),
+            ("zk_avg_latency", AverageLatency(stats.AverageLatencyMs)),
             ("zk_outstanding_requests", core.OutstandingRequests.ToString(CultureInfo.InvariantCulture)),
             ("zk_znode_count", tree.NodeCountAsReported.ToString(CultureInfo.InvariantCulture)),
             ("zk_global_sessions", core.Sessions.Count.ToString(CultureInfo.InvariantCulture)),
@@ -235,11 +235,23 @@ public sealed class FourLetterWords(ServerCore core, Func<IReadOnlyCollection<Cl
         return text.ToString();
     }
 
-    /// <summary>Java prints a double with at least one decimal: 0.0, 1.5.</summary>
+    /// <summary>Apache's average latency: rounded half-up to 4 decimals (AvgMinMaxCounter.getAvg), then printed as a Java double.</summary>
+    internal static string AverageLatency(double value) =>
+        JavaDouble((double)Math.Round((decimal)value, 4, MidpointRounding.AwayFromZero));
+
+    /// <summary>
+    /// Java's Double.toString for the values a latency takes: at least one decimal (0.0, 1.5), and below 10^-3
+    /// the computerised scientific form (3.0E-4).
+    /// </summary>
     private static string JavaDouble(double value)
     {
-        string text = value.ToString("0.0###############", CultureInfo.InvariantCulture);
-        return text;
+        if (value != 0 && Math.Abs(value) < 1e-3)
+        {
+            int exponent = (int)Math.Floor(Math.Log10(Math.Abs(value)));
+            double mantissa = Math.Round(value / Math.Pow(10, exponent), 14);
+            return mantissa.ToString("0.0###############", CultureInfo.InvariantCulture) + "E" + exponent.ToString(CultureInfo.InvariantCulture);
+        }
+        return value.ToString("0.0###############", CultureInfo.InvariantCulture);
     }
 
     private static long DirectorySize(string path)

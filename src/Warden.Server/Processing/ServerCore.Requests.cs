@@ -212,9 +212,17 @@ public sealed partial class ServerCore
             CloseConnection(connection, "malformed auth packet");
             return;
         }
-        if (packet.Scheme == "digest")
+        if (packet.Scheme == "digest" && packet.Auth is null)
         {
-            string digest = AuthProviders.DigestOf(System.Text.Encoding.UTF8.GetString(packet.Auth));
+            // Apache's digest provider fails on a null buffer (zkCli's `addauth digest` with no credentials).
+            _log.LogWarning("Digest auth from {Remote} carried no credentials", connection.RemoteAddress);
+            Reply(connection, request with { Xid = Xids.Auth }, ErrorCode.AuthFailed, null, zxidOverride: 0);
+            CloseConnection(connection, "authentication failed for scheme digest: no credentials");
+            return;
+        }
+        if (packet is { Scheme: "digest", Auth: { } credentials })
+        {
+            string digest = AuthProviders.DigestOf(System.Text.Encoding.UTF8.GetString(credentials));
             if (_settings.SuperDigest is not null && digest == _settings.SuperDigest) AuthInfoSet.Add(connection.State.AuthInfo, new Id("super", ""));
             AuthInfoSet.Add(connection.State.AuthInfo, new Id("digest", digest));
             _log.LogInformation("Session {Session}: auth success for scheme digest and address {Remote}", connection.State.Session, connection.RemoteAddress);
