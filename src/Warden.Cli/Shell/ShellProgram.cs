@@ -12,7 +12,10 @@ public static class ShellProgram
     /// The interactive front end, set by the line editor when it is built in; null means a plain prompt and
     /// Console.ReadLine.
     /// </summary>
-    public static Func<IShell, CancellationToken, Task>? Interactive { get; set; }
+    public static Func<IShell, CancellationToken, Task>? Interactive { get; set; } =
+        global::Warden.Cli.Shell.Interactive.InteractiveShell.IsSupported
+            ? (shell, token) => global::Warden.Cli.Shell.Interactive.InteractiveShell.RunAsync(shell, new(), token)
+            : null;
 
     public static async Task<int> RunAsync(IReadOnlyList<string> args, TextReader input, TextWriter output, TextWriter error,
         bool inputIsTerminal, CancellationToken cancellationToken)
