@@ -14,6 +14,12 @@ public interface IShell
     /// <summary>Raised, on any thread, when the prompt changes without a command being run (the connection moved).</summary>
     event Action? PromptChanged;
 
+    /// <summary>
+    /// Where the session sends what it prints on its own, between commands or during one (watch events, connection
+    /// changes): a front end that keeps a line on screen sets this to print above it. Null: standard output.
+    /// </summary>
+    Action<string>? AsyncOutput { get; set; }
+
     /// <summary>The session's client; null after `close` and before a connection was asked for.</summary>
     ZooKeeperClient? Client { get; }
 

@@ -49,6 +49,8 @@ public sealed partial class ShellSession : IShell, IAsyncDisposable
 
     public ZooKeeperClient? Client => _client;
 
+    public Action<string>? AsyncOutput { get; set; }
+
     /// <summary>The exit code of the last command, which is the process's exit code when the shell ends.</summary>
     public int ExitCode { get; private set; }
 
@@ -214,7 +216,15 @@ public sealed partial class ShellSession : IShell, IAsyncDisposable
     private void PrintEvent(KeeperState state, EventType type, string? path)
     {
         if (!_printWatches) return;
-        WriteOut($"\nWATCHER::\n\n{Formats.Event(state, type, path)}");
+        string text = $"\nWATCHER::\n\n{Formats.Event(state, type, path)}";
+        if (AsyncOutput is { } sink)
+        {
+            lock (_writeGate) sink(text);
+        }
+        else
+        {
+            WriteOut(text);
+        }
         OnPromptChanged();
     }
 

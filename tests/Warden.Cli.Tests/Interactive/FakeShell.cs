@@ -33,6 +33,15 @@ public sealed class FakeShell(string prompt = "[zk: 127.0.0.1:2181(CONNECTED) 0]
 
     public ZooKeeperClient? Client { get; set; }
 
+    public Action<string>? AsyncOutput { get; set; }
+
+    /// <summary>Prints as the session prints a watch event, from another thread, then signals the prompt.</summary>
+    public Task PrintEventAsync(string text) => Task.Run(() =>
+    {
+        if (AsyncOutput is { } sink) sink(text);
+        PromptChanged?.Invoke();
+    });
+
     public IReadOnlyList<string> Lines
     {
         get

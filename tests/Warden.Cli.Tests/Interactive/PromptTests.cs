@@ -63,24 +63,29 @@ public sealed class PromptTests
         Assert.Equal(["get /abcdefgh", "quit"], shell.Lines);
     }
 
-    [Fact]
-    public async Task Output_the_shell_prints_while_the_user_types_is_followed_by_the_line_drawn_again_below_it()
+    [Theory]
+    [InlineData(80)]
+    [InlineData(30)]
+    public async Task Output_the_shell_prints_while_the_user_types_takes_the_line_s_place_and_the_line_is_drawn_below(int width)
     {
         var shell = new FakeShell(Connected);
-        var terminal = new FakeTerminal();
+        var terminal = new FakeTerminal(width);
         var running = Run.Start(shell, terminal);
         terminal.Type("get /w");
         await terminal.WaitUntilIdleAsync();
 
-        // What the shell does when a watch fires: print on its own thread, then raise PromptChanged.
+        // What the session does when a watch fires: hand the text over from its own thread, then signal the prompt.
         terminal.ExpectNewRead();
-        terminal.Write("\nWATCHER::\n\nWatchedEvent state:SyncConnected type:NodeDataChanged path:/w\n");
-        await shell.ChangePromptAsync(Connected);
+        await shell.PrintEventAsync("\nWATCHER::\n\nWatchedEvent state:SyncConnected type:NodeDataChanged path:/w");
         await terminal.WaitUntilIdleAsync();
-        Assert.Equal(
-            [Connected + "get /w", "WATCHER::", "", "WatchedEvent state:SyncConnected type:NodeDataChanged path:/w", Connected + "get /w"],
-            terminal.Lines);
-        Assert.Equal((4, Connected.Length + 6), (terminal.CursorRow, terminal.CursorColumn));
+        var edited = Connected + "get /w";
+        const string watched = "WatchedEvent state:SyncConnected type:NodeDataChanged path:/w";
+        int eventRows = (watched.Length + width - 1) / width;
+        Assert.Equal(["", "WATCHER::", ""], terminal.Lines.Take(3).Select(l => l.TrimEnd()));
+        // The event, then the edited line (each wrapped or not), with nothing left of the line's old rows.
+        Assert.Equal(watched, string.Concat(terminal.Lines.Skip(3).Take(eventRows)));
+        Assert.Equal(edited, string.Concat(terminal.Lines.Skip(3 + eventRows)));
+        Assert.Equal(3 + eventRows + edited.Length / width, terminal.CursorRow);
 
         terminal.Type("x\rquit\r");
         await running;

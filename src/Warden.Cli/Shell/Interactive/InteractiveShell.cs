@@ -21,6 +21,19 @@ public static class InteractiveShell
     {
         var history = OpenHistory(terminal, options);
         using var editor = new LineEditor(terminal, shell, history, new ShellCompleter(shell, options.CompletionTimeout));
+        shell.AsyncOutput = editor.PrintAbove;
+        try
+        {
+            await EditAndRunAsync(shell, editor, history, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            shell.AsyncOutput = null;
+        }
+    }
+
+    private static async Task EditAndRunAsync(IShell shell, LineEditor editor, CommandHistory history, CancellationToken cancellationToken)
+    {
         while (true)
         {
             var line = await editor.ReadLineAsync(cancellationToken).ConfigureAwait(false);

@@ -141,6 +141,27 @@ public sealed class LineEditor : IDisposable
         promptChanged.Dispose();
     }
 
+    /// <summary>
+    /// Prints text the shell produced on its own (a watch event, a connection change). While a line is being
+    /// edited, the line is taken off the screen, the text printed where it was, and the line drawn again below;
+    /// otherwise the text is simply printed.
+    /// </summary>
+    public void PrintAbove(string text)
+    {
+        lock (gate)
+        {
+            if (editing) renderer.Erase();
+            var lines = text.Split('\n');
+            for (int i = 0; i < lines.Length; i++)
+            {
+                terminal.Write(lines[i]);
+                terminal.NewLine();
+            }
+            if (editing) Draw();
+            terminal.Flush();
+        }
+    }
+
     private void OnPromptChanged()
     {
         // Several changes before the editor wakes are one redraw, with whatever the prompt is by then.

@@ -52,6 +52,16 @@ public sealed class LineRenderer(ITerminal terminal)
         Reset();
     }
 
+    /// <summary>Blanks the drawn line and leaves the cursor where it started, for text to be printed in its place.</summary>
+    public void Erase()
+    {
+        var width = Math.Max(1, terminal.Width);
+        var end = GoToStartAndWrite("", width);
+        terminal.MoveUp(end / width);
+        terminal.MoveToColumn(0);
+        Reset();
+    }
+
     /// <summary>
     /// Goes to the prompt's first column, writes <paramref name="line"/>, blanks what the last draw left beyond it,
     /// and returns how many columns from the start the cursor now is (always at a row start when on a margin).
