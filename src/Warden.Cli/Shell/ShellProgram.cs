@@ -8,15 +8,6 @@ namespace Warden.Cli.Shell;
 /// </summary>
 public static class ShellProgram
 {
-    /// <summary>
-    /// The interactive front end, set by the line editor when it is built in; null means a plain prompt and
-    /// Console.ReadLine.
-    /// </summary>
-    public static Func<IShell, CancellationToken, Task>? Interactive { get; set; } =
-        global::Warden.Cli.Shell.Interactive.InteractiveShell.IsSupported
-            ? (shell, token) => global::Warden.Cli.Shell.Interactive.InteractiveShell.RunAsync(shell, new(), token)
-            : null;
-
     public static async Task<int> RunAsync(IReadOnlyList<string> args, TextReader input, TextWriter output, TextWriter error,
         bool inputIsTerminal, CancellationToken cancellationToken)
     {
@@ -48,8 +39,15 @@ public static class ShellProgram
             {
                 error.WriteLine(session.ConnectionProblem() + "; still trying (the prompt shows the retries)");
             }
-            if (Interactive is { } interactive) await interactive(session, cancellationToken).ConfigureAwait(false);
-            else await ReadLinesAsync(session, input, output, showPrompt: true, cancellationToken).ConfigureAwait(false);
+            // The line editor needs the console at both ends; with output redirected, a plain prompt reads lines.
+            if (Interactive.InteractiveShell.IsSupported)
+            {
+                await Interactive.InteractiveShell.RunAsync(session, new Interactive.InteractiveOptions(), cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await ReadLinesAsync(session, input, output, showPrompt: true, cancellationToken).ConfigureAwait(false);
+            }
         }
         else
         {
