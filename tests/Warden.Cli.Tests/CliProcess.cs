@@ -14,14 +14,25 @@ public sealed class CliProcess : IAsyncDisposable
     private readonly StringBuilder _out = new();
     private readonly StringBuilder _err = new();
     private readonly Lock _gate = new();
+    private readonly SemaphoreSlim _printed = new(0);
 
     private CliProcess(Process process)
     {
         _process = process;
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_gate) _out.Append(e.Data).Append('\n'); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_gate) _err.Append(e.Data).Append('\n'); };
+        process.OutputDataReceived += (_, e) => Append(_out, e.Data);
+        process.ErrorDataReceived += (_, e) => Append(_err, e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+    }
+
+    /// <summary>Keeps a line (null: the stream ended) and wakes whoever waits for output.</summary>
+    private void Append(StringBuilder stream, string? line)
+    {
+        if (line is not null)
+        {
+            lock (_gate) stream.Append(line).Append('\n');
+        }
+        _printed.Release();
     }
 
     public static CliProcess Start(params string[] arguments)
@@ -59,13 +70,16 @@ public sealed class CliProcess : IAsyncDisposable
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
         while (Occurrences(stream(this), text) < times)
         {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"waited {seconds} s for \"{text}\" ×{times}\n{Describe()}");
-            if (_process.HasExited && Occurrences(stream(this), text) < times)
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero) throw new TimeoutException($"waited {seconds} s for \"{text}\" ×{times}\n{Describe()}");
+            // Woken by every line either stream prints, and when both streams end.
+            await _printed.WaitAsync(left);
+            if (_process.HasExited)
             {
-                await _process.WaitForExitAsync();
+                // Once the process is gone, waiting for it also drains what is left of its output.
+                _process.WaitForExit();
                 if (Occurrences(stream(this), text) < times) throw new InvalidOperationException($"warden cli exited ({_process.ExitCode}) before \"{text}\"\n{Describe()}");
             }
-            await Task.Delay(50);
         }
     }
 

@@ -119,7 +119,10 @@ public sealed partial class ShellSession : IShell, IAsyncDisposable
             await client.WhenEventsDeliveredAsync().ConfigureAwait(false);
             WriteErr(ConnectionProblem());
             ExitCode = 1;
+            // Given up: closed without a Closed event, which would only repeat the line above.
+            bool printing = _printWatches;
             await EndAsync().ConfigureAwait(false);
+            _printWatches = printing;
             return false;
         }
     }

@@ -77,6 +77,7 @@ public sealed class TmuxPane : IAsyncDisposable
                 throw new Xunit.Sdk.XunitException(
                     $"waited {limit.TotalSeconds:0} s for {what}; the screen is:\n{string.Join("\n", screen)}");
             }
+            // tmux offers no event for "the screen now shows X"; a bounded poll of the pane is the only way to ask.
             await Task.Delay(100);
         }
     }
