@@ -112,4 +112,11 @@ public sealed class ParsingTests
         Assert.Equal("Error: no argument found for option -server", error.ToString().Trim());
         Assert.False(ShellProgram.TryParse(["-timeout", "soon"], TextWriter.Null, out _, out _, out _));
     }
+
+    /// <summary>Checked against Apache's ConfigUtils.getClientConfigStr on the same text (JDK 17).</summary>
+    [Fact]
+    public void ConfigMinusCListsClientAddressesInJavaPropertiesOrder() =>
+        Assert.Equal("100000000 0.0.0.0:3,0.0.0.0:4,c:2182,0.0.0.0:2181,", ShellSession.ClientConnectString(
+            "server.1=a:2888:3888;2181\nserver.2=b:2888:3888;c:2182\nserver.3=d:1:2\nversion=100000000\n" +
+            "server.10=e:1:2;3\nserver.11=f:1:2;0.0.0.0:4\n"));
 }

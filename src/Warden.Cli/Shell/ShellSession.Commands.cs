@@ -525,24 +525,37 @@ public sealed partial class ShellSession
     }
 
     /// <summary>
-    /// `config -c`: the servers' client addresses (host:port from each server line's ";client" part, comma
-    /// separated), preceded by the config version, as Apache's ConfigUtils.getClientConfigStr gives them.
+    /// `config -c`: the config version, a space, then each server's client address (host:port after the ';' of
+    /// its line, 0.0.0.0 when only a port is given, nothing for a server without one), comma separated, in the
+    /// order Apache's ConfigUtils.getClientConfigStr visits them: that of the java.util.Properties it loads the
+    /// text into, which is hash order, not file order.
     /// </summary>
-    private static string ClientConnectString(string config)
+    public static string ClientConnectString(string config)
     {
-        string version = "";
-        var servers = new List<string>();
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        var keys = new List<string>();
         foreach (string line in config.Split('\n'))
         {
             string trimmed = line.Trim();
-            if (trimmed.StartsWith("version=", StringComparison.Ordinal)) version = trimmed["version=".Length..];
-            else if (trimmed.StartsWith("server.", StringComparison.Ordinal) && trimmed.Split(';', 2) is [_, var client])
-            {
-                string address = client.Trim();
-                servers.Add(address.Contains(':', StringComparison.Ordinal) ? address : "0.0.0.0:" + address);
-            }
+            int equals = trimmed.IndexOf('=', StringComparison.Ordinal);
+            if (trimmed.Length == 0 || trimmed[0] is '#' or '!' || equals <= 0) continue;
+            string key = trimmed[..equals].Trim();
+            if (!values.ContainsKey(key)) keys.Add(key);
+            values[key] = trimmed[(equals + 1)..].Trim();
         }
-        return version + " " + string.Join(",", servers);
+        // Properties keeps its entries in a ConcurrentHashMap: 16 buckets, doubled when three quarters full.
+        int capacity = 16;
+        while (keys.Count >= capacity - capacity / 4) capacity *= 2;
+        string version = "";
+        var clients = new List<string>();
+        foreach (string key in JavaHashOrder.Order(keys, capacity))
+        {
+            if (key == "version") version = values[key];
+            if (!key.StartsWith("server.", StringComparison.Ordinal)) continue;
+            string client = values[key].Split(';', 2) is [_, var address] ? address.Trim() : "";
+            clients.Add(client.Length == 0 ? "" : client.Contains(':', StringComparison.Ordinal) ? client : "0.0.0.0:" + client);
+        }
+        return version + " " + string.Join(",", clients);
     }
 
     private async Task ReconfigAsync(ZooKeeperClient zk, List<string> words, CancellationToken ct)
