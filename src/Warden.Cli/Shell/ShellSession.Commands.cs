@@ -242,37 +242,6 @@ public sealed partial class ShellSession
         }
     }
 
-    /// <summary>zkCli's AclParser: comma-separated scheme:id:perms; malformed entries are reported and skipped.</summary>
-    private List<Acl> ParseAcl(string text)
-    {
-        var acl = new List<Acl>();
-        foreach (string entry in text.Split(','))
-        {
-            int first = entry.IndexOf(':', StringComparison.Ordinal);
-            int last = entry.LastIndexOf(':');
-            if (first == -1 || first == last)
-            {
-                WriteErr($"{entry} does not have the form scheme:id:perm");
-                continue;
-            }
-            var perms = Perms.None;
-            foreach (char letter in entry[(last + 1)..])
-            {
-                switch (letter)
-                {
-                    case 'r': perms |= Perms.Read; break;
-                    case 'w': perms |= Perms.Write; break;
-                    case 'c': perms |= Perms.Create; break;
-                    case 'd': perms |= Perms.Delete; break;
-                    case 'a': perms |= Perms.Admin; break;
-                    default: WriteErr($"Unknown perm type: {letter}"); break;
-                }
-            }
-            acl.Add(new Acl(perms, new Id(entry[..first], entry[(first + 1)..last])));
-        }
-        return acl;
-    }
-
     private static int VersionValue(ParsedOptions cl)
     {
         if (!cl.Has("v")) return -1;
@@ -427,51 +396,6 @@ public sealed partial class ShellSession
         foreach (string child in children) await VisitDepthFirstAsync(zk, prefix + child, watch, visit, ct).ConfigureAwait(false);
     }
 
-    private async Task GetAclAsync(ZooKeeperClient zk, List<string> words, CancellationToken ct)
-    {
-        var cl = ParseAtLeast(StatsOption, words, 2, "getAcl");
-        string path = cl.Arguments[1];
-        CheckPath(path);
-        var acl = await zk.GetAclAsync(path, ct).ConfigureAwait(false);
-        foreach (var entry in acl.Acl) WriteOut(Formats.AclEntry(entry));
-        if (cl.Has("s")) WriteStat(acl.Stat);
-    }
-
-    private async Task SetAclAsync(ZooKeeperClient zk, List<string> words, CancellationToken ct)
-    {
-        var cl = ParseAtLeast(SetAclOptions, words, 3, "setAcl");
-        string path = cl.Arguments[1];
-        var acl = ParseAcl(cl.Arguments[2]);
-        int version = VersionValue(cl);
-        CheckPath(path);
-        if (acl.Count == 0) throw new CliError(Formats.CommandError(ErrorCode.InvalidAcl, null));
-        if (cl.Has("R"))
-        {
-            await zk.GetDataAsync(path, ct).ConfigureAwait(false);
-            async Task SetOne(string node)
-            {
-                try
-                {
-                    await zk.SetAclAsync(node, acl, version, ct).ConfigureAwait(false);
-                }
-                catch (ZooKeeperException error) when (!error.IsConnectionLoss)
-                {
-                    // zkCli prints the failure with no line break and goes on with the rest of the tree.
-                    lock (_writeGate)
-                    {
-                        _out.Write(Formats.KeeperMessage(error.Code, error.Path));
-                        _out.Flush();
-                    }
-                }
-            }
-            await SetOne(path).ConfigureAwait(false);
-            await VisitDepthFirstAsync(zk, path, false, SetOne, ct).ConfigureAwait(false);
-            return;
-        }
-        var stat = await zk.SetAclAsync(path, acl, version, ct).ConfigureAwait(false);
-        if (cl.Has("s")) WriteStat(stat);
-    }
-
     private async Task StatAsync(ZooKeeperClient zk, List<string> words, CancellationToken ct)
     {
         var cl = ParseWithOldWatchForm(WatchOption, words, "stat", "stat [-w] path", 2);
@@ -499,97 +423,6 @@ public sealed partial class ShellSession
         {
             WriteOut($"Sync has failed. rc={(int)error.Code}");
         }
-    }
-
-    private async Task AddAuthAsync(ZooKeeperClient zk, List<string> words, CancellationToken ct)
-    {
-        var cl = ParseAtLeast(NoOptions, words, 2, "addauth");
-        byte[]? auth = cl.Arguments.Count >= 3 ? Encoding.UTF8.GetBytes(cl.Arguments[2]) : null;
-        try
-        {
-            await zk.AddAuthAsync(cl.Arguments[1], auth, ct).ConfigureAwait(false);
-        }
-        catch (ZooKeeperException error) when (error.Code == ErrorCode.AuthFailed)
-        {
-            // As in zkCli, a refusal shows as the AuthFailed event (and the prompt's AUTH_FAILED), not as an error.
-        }
-    }
-
-    private async Task ConfigAsync(ZooKeeperClient zk, List<string> words, CancellationToken ct)
-    {
-        var cl = ConfigOptions.Parse(words);
-        var config = await zk.GetConfigAsync(cl.Has("w") ? _watcher : null, ct).ConfigureAwait(false);
-        string text = config.IsNull ? "null" : Encoding.UTF8.GetString(config.Data);
-        WriteOut(cl.Has("c") ? ClientConnectString(text) : text);
-        if (cl.Has("s")) WriteStat(config.Stat);
-    }
-
-    /// <summary>
-    /// `config -c`: the config version, a space, then each server's client address (host:port after the ';' of
-    /// its line, 0.0.0.0 when only a port is given, nothing for a server without one), comma separated, in the
-    /// order Apache's ConfigUtils.getClientConfigStr visits them: that of the java.util.Properties it loads the
-    /// text into, which is hash order, not file order.
-    /// </summary>
-    public static string ClientConnectString(string config)
-    {
-        var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        var keys = new List<string>();
-        foreach (string line in config.Split('\n'))
-        {
-            string trimmed = line.Trim();
-            int equals = trimmed.IndexOf('=', StringComparison.Ordinal);
-            if (trimmed.Length == 0 || trimmed[0] is '#' or '!' || equals <= 0) continue;
-            string key = trimmed[..equals].Trim();
-            if (!values.ContainsKey(key)) keys.Add(key);
-            values[key] = trimmed[(equals + 1)..].Trim();
-        }
-        // Properties keeps its entries in a ConcurrentHashMap: 16 buckets, doubled when three quarters full.
-        int capacity = 16;
-        while (keys.Count >= capacity - capacity / 4) capacity *= 2;
-        string version = "";
-        var clients = new List<string>();
-        foreach (string key in JavaHashOrder.Order(keys, capacity))
-        {
-            if (key == "version") version = values[key];
-            if (!key.StartsWith("server.", StringComparison.Ordinal)) continue;
-            string client = values[key].Split(';', 2) is [_, var address] ? address.Trim() : "";
-            clients.Add(client.Length == 0 ? "" : client.Contains(':', StringComparison.Ordinal) ? client : "0.0.0.0:" + client);
-        }
-        return version + " " + string.Join(",", clients);
-    }
-
-    private async Task ReconfigAsync(ZooKeeperClient zk, List<string> words, CancellationToken ct)
-    {
-        var cl = ReconfigOptions.Parse(words);
-        if (!(cl.Has("file") || cl.Has("members")) && !cl.Has("add") && !cl.Has("remove")) throw new CliError(Usage("reconfig"));
-        long version = -1;
-        if (cl.Has("v") && !long.TryParse(cl.Value("v"), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture, out version))
-        {
-            throw new CliError("-v must be followed by a long (configuration version)");
-        }
-        if ((cl.Has("file") || cl.Has("members")) && (cl.Has("add") || cl.Has("remove")))
-        {
-            throw new CliError("Can't use -file or -members together with -add or -remove (mixing incremental and non-incremental modes is not allowed)");
-        }
-        if (cl.Has("file") && cl.Has("members")) throw new CliError("Can't use -file and -members together (conflicting non-incremental modes)");
-        string? members = cl.Value("members")?.ToLowerInvariant();
-        if (cl.Has("file"))
-        {
-            string file = cl.Value("file")!;
-            try
-            {
-                members = string.Join("\n", File.ReadAllLines(file)
-                    .Select(l => l.Trim())
-                    .Where(l => l.StartsWith("server.", StringComparison.Ordinal) || l.StartsWith("version=", StringComparison.Ordinal)));
-            }
-            catch (Exception error) when (error is IOException or UnauthorizedAccessException)
-            {
-                throw new CliError($"Error processing {file}{error.Message}");
-            }
-        }
-        var config = await zk.ReconfigAsync(cl.Value("add")?.ToLowerInvariant(), cl.Value("remove")?.ToLowerInvariant(), members, version, ct).ConfigureAwait(false);
-        WriteOut("Committed new configuration:\n" + Encoding.UTF8.GetString(config.Data));
-        if (cl.Has("s")) WriteStat(config.Stat);
     }
 
     private async Task RemoveWatchesAsync(ZooKeeperClient zk, List<string> words, CancellationToken ct)
@@ -639,23 +472,6 @@ public sealed partial class ShellSession
         string path = cl.Arguments[1];
         CheckPath(path);
         await zk.AddWatchAsync(path, mode, _watcher, ct).ConfigureAwait(false);
-    }
-
-    private async Task WhoAmIAsync(ZooKeeperClient zk, CancellationToken ct)
-    {
-        IReadOnlyList<ClientInfo> ids;
-        try
-        {
-            ids = await zk.WhoAmIAsync(ct).ConfigureAwait(false);
-        }
-        catch (ZooKeeperException error) when (!error.IsConnectionLoss)
-        {
-            // zkCli ignores whoAmI's error code and prints the heading alone.
-            ids = [];
-        }
-        var text = new StringBuilder("Auth scheme: User");
-        foreach (var id in ids) text.Append('\n').Append(id.AuthScheme).Append(": ").Append(id.User);
-        WriteOut(text.ToString());
     }
 
     private void WriteStat(Stat stat) => WriteOut(Formats.Stat(stat).TrimEnd('\n'));
