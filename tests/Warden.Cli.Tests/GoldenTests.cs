@@ -100,9 +100,21 @@ public sealed partial class GoldenTests
     private static void AssertSame(ProcessResult apache, ProcessResult warden)
     {
         Assert.False(warden.TimedOut, warden.Describe());
-        Assert.Equal(Normalise(apache.StandardOutput), Normalise(warden.StandardOutput));
-        Assert.Equal(Normalise(apache.StandardError), Normalise(warden.StandardError));
+        AssertSameText("stdout", Normalise(apache.StandardOutput), Normalise(warden.StandardOutput));
+        AssertSameText("stderr", Normalise(apache.StandardError), Normalise(warden.StandardError));
         Assert.Equal(apache.ExitCode, warden.ExitCode);
+    }
+
+    /// <summary>On a difference, shows the first differing line and both whole texts, not a window of characters.</summary>
+    private static void AssertSameText(string stream, string apache, string warden)
+    {
+        if (apache == warden) return;
+        var a = apache.Split('\n');
+        var w = warden.Split('\n');
+        int line = 0;
+        while (line < a.Length && line < w.Length && a[line] == w[line]) line++;
+        Assert.Fail($"{stream} differs at line {line + 1}:\n  zkCli/Apache: {(line < a.Length ? a[line] : "<end>")}\n" +
+            $"  warden/Warden: {(line < w.Length ? w[line] : "<end>")}\n--- zkCli against Apache\n{apache}\n--- warden cli against Warden\n{warden}");
     }
 
     /// <summary>

@@ -20,6 +20,9 @@ public static class ShellProgram
             return 0;
         }
         output.WriteLine($"Connecting to {settings.Server}");
+        // zkCli greets after its connection is made when told to wait for it, and otherwise before the connected
+        // event can arrive; printed here in the same place, the banner and the event never swap.
+        if (command.Count == 0 && !settings.WaitForConnection) output.WriteLine("Welcome to ZooKeeper!");
         output.Flush();
         await using var session = new ShellSession(settings, output, error);
         if (!await session.ConnectAsync(settings.Server, cancellationToken).ConfigureAwait(false)) return 1;
@@ -29,8 +32,12 @@ public static class ShellProgram
             await CloseAsync(session).ConfigureAwait(false);
             return session.ExitCode;
         }
-        output.WriteLine("Welcome to ZooKeeper!");
-        output.Flush();
+        if (settings.WaitForConnection)
+        {
+            await session.Client!.WhenEventsDeliveredAsync().ConfigureAwait(false);
+            output.WriteLine("Welcome to ZooKeeper!");
+            output.Flush();
+        }
         if (inputIsTerminal)
         {
             // Say at once when nothing answers, rather than leaving the user to find out from the first command.
