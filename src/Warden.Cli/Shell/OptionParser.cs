@@ -51,8 +51,6 @@ public sealed class OptionParser
         return this;
     }
 
-    public IReadOnlyList<OptionSpec> Options => _options;
-
     private OptionSpec? Find(string name) => _options.Find(o => o.Name == name);
 
     public ParsedOptions Parse(IReadOnlyList<string> words)
