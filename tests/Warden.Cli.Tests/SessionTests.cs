@@ -15,7 +15,15 @@ public sealed class SessionTests
         public readonly StringWriter Err = new();
         public readonly ShellSession Session;
 
-        public Shell(string server) => Session = new ShellSession(new ShellSettings(server, 10000), Out, Err);
+        private Shell(string server) => Session = new ShellSession(new ShellSettings(server, 10000), Out, Err);
+
+        /// <summary>A shell whose session to <paramref name="server"/> has been asked for.</summary>
+        public static async Task<Shell> ConnectAsync(ServerProcess server)
+        {
+            var shell = new Shell(server.ConnectString);
+            Assert.True(await shell.Session.ConnectAsync(server.ConnectString));
+            return shell;
+        }
 
         public async Task<string> RunAsync(string line)
         {
@@ -31,8 +39,7 @@ public sealed class SessionTests
     public async Task InputsThatEndZkCliGetAMessageAndTheShellCarriesOn()
     {
         await using var server = await ServerProcess.StartAsync(ServerKind.Warden);
-        await using var shell = new Shell(server.ConnectString);
-        Assert.True(await shell.Session.ConnectAsync(server.ConnectString));
+        await using var shell = await Shell.ConnectAsync(server);
         await shell.RunAsync("create /a x");
         Assert.Equal("Command index must be a number: abc\n", await shell.RunAsync("redo abc"));
         Assert.Equal(1, shell.Session.ExitCode);
@@ -46,8 +53,7 @@ public sealed class SessionTests
     public async Task HelpListsTheCommandsAndSucceeds()
     {
         await using var server = await ServerProcess.StartAsync(ServerKind.Warden);
-        await using var shell = new Shell(server.ConnectString);
-        Assert.True(await shell.Session.ConnectAsync(server.ConnectString));
+        await using var shell = await Shell.ConnectAsync(server);
         string help = await shell.RunAsync("help");
         Assert.Equal(0, shell.Session.ExitCode);
         foreach (var command in CommandTable.All) Assert.Contains($"\t{command.Name} {command.Usage}\n", help);
@@ -58,8 +64,7 @@ public sealed class SessionTests
     public async Task BlankLinesAreNotCommands()
     {
         await using var server = await ServerProcess.StartAsync(ServerKind.Warden);
-        await using var shell = new Shell(server.ConnectString);
-        Assert.True(await shell.Session.ConnectAsync(server.ConnectString));
+        await using var shell = await Shell.ConnectAsync(server);
         await shell.RunAsync("create /b y");
         int before = shell.Session.CommandCount;
         Assert.Equal("", await shell.RunAsync("   "));
@@ -71,14 +76,12 @@ public sealed class SessionTests
     public async Task EndingTheInputClosesTheSessionQuietly()
     {
         await using var server = await ServerProcess.StartAsync(ServerKind.Warden);
-        await using var shell = new Shell(server.ConnectString);
-        Assert.True(await shell.Session.ConnectAsync(server.ConnectString));
+        await using var shell = await Shell.ConnectAsync(server);
         await shell.RunAsync("create -e /mine x");
         int printed = shell.Out.GetStringBuilder().Length;
         await shell.Session.EndAsync();
         Assert.Equal("", shell.Out.ToString()[printed..]);
-        await using var other = new Shell(server.ConnectString);
-        Assert.True(await other.Session.ConnectAsync(server.ConnectString));
+        await using var other = await Shell.ConnectAsync(server);
         Assert.EndsWith("\n[zookeeper]\n", await other.RunAsync("ls /"));
     }
 
@@ -86,8 +89,7 @@ public sealed class SessionTests
     public async Task ThePromptFollowsTheConnection()
     {
         await using var server = await ServerProcess.StartAsync(ServerKind.Warden);
-        await using var shell = new Shell(server.ConnectString);
-        Assert.True(await shell.Session.ConnectAsync(server.ConnectString));
+        await using var shell = await Shell.ConnectAsync(server);
         Assert.True(await shell.Session.SettleAsync(TimeSpan.FromSeconds(10)));
         Assert.Equal($"[zk: {server.ConnectString}(CONNECTED) 0] ", shell.Session.Prompt);
         await shell.RunAsync("close");

@@ -1,6 +1,5 @@
 using System.Text;
 using Warden.Client;
-using Warden.Data;
 using Warden.Protocol;
 
 namespace Warden.Cli.Shell;

@@ -1,7 +1,6 @@
 using System.Text;
 using Warden.Client;
 using Warden.Data;
-using Warden.Protocol;
 
 namespace Warden.Cli.Shell;
 
