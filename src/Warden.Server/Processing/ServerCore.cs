@@ -10,51 +10,53 @@ namespace Warden.Server.Processing;
 /// <summary>
 /// The state-machine loop: one task that owns the data tree, the sessions and the pending writes, and takes
 /// every connect, request, commit and tick from a single queue. Owning the state from one task keeps the
-/// ordering rules of DESIGN.md simple to enforce: writes are applied in zxid order as the replicator reports
-/// them (rule 1); a connection's replies are produced in request order, because a read waits behind its
-/// session's pending writes and writes commit in order (rules 2 and 3); watch events are queued while the
-/// change is applied, before the reply is built (rule 4); nothing is applied before the replicator has it on
-/// stable storage (rule 5). Connections do the I/O on their own tasks and never touch this state.
+/// ordering rules of DESIGN.md simple to enforce: committed txns are applied in zxid order as the commit stream
+/// delivers them (rule 1); a connection's replies are produced in request order, because a read waits behind its
+/// session's pending writes and a session's writes commit in order (rules 2 and 3); watch events are queued while
+/// the change is applied, before the reply is built (rule 4); nothing is applied before the replicator delivers
+/// it, which it does only once a quorum has it on stable storage (rule 5). Connections do the I/O on their own
+/// tasks and never touch this state.
+/// The stages live in their own files: sessions (ServerCore.Sessions), authentication (ServerCore.Auth),
+/// dispatch of requests (ServerCore.Dispatch), and the commit stream with the replies (ServerCore.Commit).
 /// </summary>
 public sealed partial class ServerCore
 {
     private readonly Channel<WorkItem> _work = Channel.CreateUnbounded<WorkItem>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Queue<Proposal> _inFlight = new();
+    private readonly AwaitingCommits _awaiting = new();
     private readonly Dictionary<long, IClientConnection> _connections = new();
-    private readonly RequestPreparer _preparer;
-    private readonly ReadHandler _reads;
     private readonly IReplicator _replicator;
     private readonly ServerSettings _settings;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
     private readonly JuteWriter _writer = new(4096);
+    private RequestPreparer _preparer;
+    private ReadHandler _reads;
     private long _lastProposedZxid;
 
-    public ServerCore(ServerSettings settings, IReplicator replicator, TimeProvider time, ILogger log, DataTree? tree = null)
+    public ServerCore(ServerSettings settings, IReplicator replicator, TimeProvider time, ILogger log, DataTree? tree = null,
+        ServingMode mode = ServingMode.Standalone)
     {
         _settings = settings;
         _replicator = replicator;
         _time = time;
         _log = log;
+        Mode = mode;
         Tree = tree ?? new DataTree();
-        // Events go only to connections that may read the node (Apache with the CVE-2024-23944 fix).
-        Func<IWatcher, IReadOnlyList<Acl>, bool> mayRead = (watcher, acl) =>
-            watcher is not IClientConnection connection || Security.AclPolicy.Allows(acl, Perms.Read, connection.State.AuthInfo);
-        Tree.DataWatches.MayRead = mayRead;
-        Tree.ChildWatches.MayRead = mayRead;
+        (_preparer, _reads) = Attach(Tree);
         _lastProposedZxid = Tree.LastProcessedZxid;
         Sessions = new SessionTracker(settings.TickTimeMs, settings.ServerId, NowMs);
-        _preparer = new RequestPreparer(Tree, settings);
-        _reads = new ReadHandler(Tree);
-        _replicator.Start(zxid => Post(new CommitWork(zxid)));
+        _replicator.Start(txn => Post(new CommitWork(txn)));
     }
 
-    public DataTree Tree { get; }
-    public SessionTracker Sessions { get; }
+    public DataTree Tree { get; private set; }
+    public SessionTracker Sessions { get; private set; }
     public ServerStats Stats { get; } = new();
     public ServerSettings Settings => _settings;
     public IReadOnlyCollection<IClientConnection> Connections => _connections.Values;
-    public int OutstandingRequests => _inFlight.Count;
+    public int OutstandingRequests => _awaiting.Count;
+
+    /// <summary>What this server does with clients now; changed only on the loop.</summary>
+    public ServingMode Mode { get; private set; }
 
     private long NowMs => SessionTracker.MonotonicMs(_time);
 
@@ -64,6 +66,17 @@ public sealed partial class ServerCore
     /// <summary>The loop's clock, for connections to stamp when a request arrived.</summary>
     public long MonotonicNowMs => NowMs;
     private long WallClockMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    /// <summary>Wires a tree to this loop: events only for connections that may read the node, and the handlers.</summary>
+    private (RequestPreparer, ReadHandler) Attach(DataTree tree)
+    {
+        // Events go only to connections that may read the node (Apache with the CVE-2024-23944 fix).
+        Func<IWatcher, IReadOnlyList<Acl>, bool> mayRead = (watcher, acl) =>
+            watcher is not IClientConnection connection || Security.AclPolicy.Allows(acl, Perms.Read, connection.State.AuthInfo);
+        tree.DataWatches.MayRead = mayRead;
+        tree.ChildWatches.MayRead = mayRead;
+        return (new RequestPreparer(tree, _settings), new ReadHandler(tree));
+    }
 
     /// <summary>Sessions recovered from disk: they expire unless their clients come back in time.</summary>
     public void RestoreSessions(IReadOnlyDictionary<long, int> sessionTimeoutsMs)
@@ -105,6 +118,21 @@ public sealed partial class ServerCore
         }
     }
 
+    /// <summary>
+    /// Handles every work item queued so far and returns how many there were: the synchronous step that lets a
+    /// test or a simulator drive the loop without threads.
+    /// </summary>
+    public int RunPending()
+    {
+        int handled = 0;
+        while (_work.Reader.TryRead(out var item))
+        {
+            Handle(item);
+            handled++;
+        }
+        return handled;
+    }
+
     private void Handle(WorkItem item)
     {
         switch (item)
@@ -113,7 +141,7 @@ public sealed partial class ServerCore
                 Guarded(request.Connection, () => OnRequest(request));
                 break;
             case CommitWork commit:
-                OnCommit(commit.Zxid);
+                OnCommit(commit.Txn);
                 break;
             case ConnectWork connect:
                 Guarded(connect.Connection, () => OnConnect(connect));
@@ -129,6 +157,27 @@ public sealed partial class ServerCore
                 break;
             case DeleteContainerWork deleteContainer:
                 ProposeDeleteContainer(deleteContainer.Path);
+                break;
+            case ModeWork mode:
+                ChangeMode(mode.Mode, mode.Epoch);
+                break;
+            case ForwardedRequestWork forwarded:
+                OnForwardedRequest(forwarded);
+                break;
+            case RevalidateWork revalidate:
+                OnRevalidate(revalidate);
+                break;
+            case RevalidatedWork revalidated:
+                OnRevalidated(revalidated);
+                break;
+            case TouchSessionsWork touches:
+                foreach (var (sessionId, timeoutMs) in touches.Sessions) Sessions.Touch(sessionId, timeoutMs, NowMs);
+                break;
+            case SyncedWork:
+                OnSynced();
+                break;
+            case ResetStateWork reset:
+                ResetState(reset.Tree, reset.SessionTimeoutsMs);
                 break;
         }
     }
@@ -163,8 +212,52 @@ public sealed partial class ServerCore
         OnDisconnect(connection);
     }
 
+    private bool PreparesWrites => Mode is ServingMode.Standalone or ServingMode.Leader;
+
+    private bool Serving => Mode != ServingMode.NotServing;
+
+    /// <summary>
+    /// The server's part in the ensemble changed. A server that stops serving drops every client, as Apache
+    /// shuts its ZooKeeperServer down: their requests in flight may still commit under the next leader, and the
+    /// clients learn the outcome from another server. A new leader mints zxids in its own epoch from counter 1.
+    /// </summary>
+    private void ChangeMode(ServingMode mode, int epoch)
+    {
+        var previous = Mode;
+        Mode = mode;
+        if (previous != ServingMode.NotServing && previous != mode)
+        {
+            foreach (var connection in _connections.Values.ToList()) CloseConnection(connection, $"the server stopped serving as {previous}");
+            _awaiting.Clear();
+            _pendingSyncs.Clear();
+            _revalidating.Clear();
+            (_preparer, _reads) = Attach(Tree);
+        }
+        if (mode == ServingMode.Leader)
+        {
+            _lastProposedZxid = (long)epoch << 32;
+            // The leader now owns every session's clock; each gets its whole timeout from here, as after a restart.
+            foreach (var session in Sessions.Sessions.ToList()) Sessions.Touch(session, NowMs);
+        }
+        _log.LogDebug("Serving mode {Previous} -> {Mode} (epoch {Epoch})", previous, mode, epoch);
+    }
+
+    /// <summary>A learner took a whole new state from its leader: nobody is connected while that happens.</summary>
+    private void ResetState(DataTree tree, IReadOnlyDictionary<long, int> sessionTimeoutsMs)
+    {
+        foreach (var connection in _connections.Values.ToList()) CloseConnection(connection, "the server is being resynchronised");
+        _awaiting.Clear();
+        Tree = tree;
+        (_preparer, _reads) = Attach(tree);
+        _lastProposedZxid = tree.LastProcessedZxid;
+        Sessions = new SessionTracker(_settings.TickTimeMs, _settings.ServerId, NowMs);
+        RestoreSessions(sessionTimeoutsMs);
+    }
+
     private void OnTick()
     {
+        // Only a standalone server or the leader expires sessions; learners report their clients' activity to it.
+        if (!PreparesWrites) return;
         foreach (var session in Sessions.TakeExpired(NowMs))
         {
             _log.LogInformation("Expiring session {Session}, timeout of {TimeoutMs}ms exceeded", session, session.TimeoutMs);
@@ -176,10 +269,12 @@ public sealed partial class ServerCore
 
     /// <summary>
     /// Containers that have had children and have none left, and TTL nodes without children whose time since
-    /// the last change is past their TTL, in the order Apache's ContainerManager would list them.
+    /// the last change is past their TTL, in the order Apache's ContainerManager would list them. Only a server
+    /// that prepares writes looks (Apache runs the ContainerManager on the leader).
     /// </summary>
     public List<string> ContainerCandidates()
     {
+        if (!PreparesWrites) return [];
         long now = WallClockMs;
         var candidates = new JavaOrderedSet(16);
         foreach (var path in Tree.Containers.Order(StringComparer.Ordinal))
@@ -201,6 +296,7 @@ public sealed partial class ServerCore
 
     private void ProposeDeleteContainer(string path)
     {
+        if (!PreparesWrites) return;
         // The candidates come from the applied tree, so a check that runs while an earlier deleteContainer of the
         // same node waits for its fsync lists it again. Apache's check interval hides that race behind its disk
         // speed; a second proposal would only fail (NONODE) and burn a zxid, so skip a node already being deleted.
@@ -211,20 +307,15 @@ public sealed partial class ServerCore
         Propose(new TxnHeader(0, 0, zxid, WallClockMs, (int)type), body, connection: null, xid: 0, OpCode.DeleteContainer, NowMs);
     }
 
+    /// <summary>Hands a prepared txn to the replicator; a local request waits for it on the commit stream.</summary>
     private void Propose(TxnHeader header, Txn? body, IClientConnection? connection, int xid, OpCode requestType, long receivedAtMs)
     {
         var txn = new TxnHeaderAndBody(header, body);
-        _inFlight.Enqueue(new Proposal(txn, connection, xid, requestType, receivedAtMs));
-        if (connection is not null && requestType != OpCode.CreateSession) connection.State.PendingWrites++;
+        if (connection is not null)
+        {
+            _awaiting.Add(new Proposal(txn, connection, header.ClientId, xid, requestType, receivedAtMs));
+            if (requestType != OpCode.CreateSession) connection.State.PendingWrites++;
+        }
         _replicator.Propose(txn);
-    }
-
-    private void ProposeCloseSession(Session session, IClientConnection? connection, int xid, long receivedAtMs)
-    {
-        Sessions.MarkClosing(session);
-        long zxid = NextZxid();
-        var body = _preparer.PrepareCloseSession(session.Id, zxid);
-        var header = new TxnHeader(session.Id, xid, zxid, WallClockMs, (int)OpCode.CloseSession);
-        Propose(header, body, connection, xid, OpCode.CloseSession, receivedAtMs);
     }
 }

@@ -1,3 +1,4 @@
+using Warden.Data;
 using Warden.Protocol;
 
 namespace Warden.Server.Processing;
@@ -11,8 +12,11 @@ public sealed record ConnectWork(IClientConnection Connection, ConnectRequest Re
 /// <summary>A request packet after the handshake (header split off, body as received).</summary>
 public sealed record RequestWork(IClientConnection Connection, int Xid, OpCode Type, byte[] Body, long ReceivedAtMs) : WorkItem;
 
-/// <summary>The replicator made a txn durable; it may now be applied.</summary>
-public sealed record CommitWork(long Zxid) : WorkItem;
+/// <summary>
+/// A txn is committed (on stable storage at a quorum) and may be applied: the commit stream. It may have been
+/// proposed here or by another server; the loop answers the local request it belongs to, if any.
+/// </summary>
+public sealed record CommitWork(TxnHeaderAndBody Txn) : WorkItem;
 
 /// <summary>A connection went away: its watches go, its session stays until it expires.</summary>
 public sealed record DisconnectWork(IClientConnection Connection) : WorkItem;
@@ -26,8 +30,32 @@ public sealed record DeleteContainerWork(string Path) : WorkItem;
 /// <summary>Code that must run on the loop, such as a four-letter word reading server state.</summary>
 public sealed record QueryWork(Action Action) : WorkItem;
 
-/// <summary>A write on its way through the replicator, with whoever waits for its reply.</summary>
-public sealed record Proposal(TxnHeaderAndBody Txn, IClientConnection? Connection, int Xid, OpCode RequestType, long ReceivedAtMs);
+/// <summary>The server's part in the ensemble changed (see <see cref="ServingMode"/>).</summary>
+public sealed record ModeWork(ServingMode Mode, int Epoch) : WorkItem;
+
+/// <summary>On the leader: a write a learner forwarded for one of its clients (QuorumPacket REQUEST).</summary>
+public sealed record ForwardedRequestWork(long LearnerId, long SessionId, int Cxid, OpCode Type, byte[] Body, IReadOnlyList<Id> AuthInfo) : WorkItem;
+
+/// <summary>On the leader: a learner asks whether a session its client reconnected with is still alive.</summary>
+public sealed record RevalidateWork(long LearnerId, long SessionId, int TimeoutMs, Action<bool> Answer) : WorkItem;
+
+/// <summary>On a learner: the leader's answer to a REVALIDATE this server sent.</summary>
+public sealed record RevalidatedWork(long SessionId, bool Valid) : WorkItem;
+
+/// <summary>On the leader: sessions a learner's clients kept alive since its last PING reply.</summary>
+public sealed record TouchSessionsWork(IReadOnlyList<(long SessionId, int TimeoutMs)> Sessions) : WorkItem;
+
+/// <summary>On a learner: the leader's SYNC, answering the oldest sync this server forwarded.</summary>
+public sealed record SyncedWork : WorkItem;
+
+/// <summary>A learner received a whole new state from its leader (SNAP): the tree and sessions are replaced.</summary>
+public sealed record ResetStateWork(DataTree Tree, IReadOnlyDictionary<long, int> SessionTimeoutsMs) : WorkItem;
+
+/// <summary>
+/// A local request waiting for its txn to commit. On a server that prepares writes (standalone or leader) it
+/// carries the txn it proposed; on a learner, which forwards the raw request, <paramref name="Txn"/> is null.
+/// </summary>
+public sealed record Proposal(TxnHeaderAndBody? Txn, IClientConnection? Connection, long SessionId, int Xid, OpCode RequestType, long ReceivedAtMs);
 
 /// <summary>A transaction header with its body, as logged and applied.</summary>
-public sealed record TxnHeaderAndBody(Data.TxnHeader Header, Data.Txn? Body);
+public sealed record TxnHeaderAndBody(TxnHeader Header, Txn? Body);

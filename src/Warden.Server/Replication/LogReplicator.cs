@@ -8,7 +8,7 @@ namespace Warden.Server.Replication;
 /// <summary>
 /// The standalone replicator: a write is committed once it is in the txn log on stable storage (ordering rule 5).
 /// One writer thread takes every txn waiting, appends them all, and makes them durable with one flush (group
-/// commit), then reports them committed in zxid order. Every snapCount txns or so (randomised as Apache does,
+/// commit), then delivers them committed in zxid order. Every snapCount txns or so (randomised as Apache does,
 /// so that servers do not snapshot in step) it rolls to a new log file and asks for a snapshot.
 /// </summary>
 public sealed class LogReplicator : IReplicator
@@ -22,7 +22,7 @@ public sealed class LogReplicator : IReplicator
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly int _snapCountTxns;
     private readonly Random _random;
-    private Action<long>? _onCommitted;
+    private Action<TxnHeaderAndBody>? _onCommitted;
     private Thread? _thread;
     private int _txnsSinceSnapshot;
     private int _snapshotThreshold;
@@ -46,7 +46,7 @@ public sealed class LogReplicator : IReplicator
     /// <summary>How long the last flush waited for the disk.</summary>
     public TimeSpan LastFsyncDuration => _writer.LastFsyncDuration;
 
-    public void Start(Action<long> onCommitted)
+    public void Start(Action<TxnHeaderAndBody> onCommitted)
     {
         _onCommitted = onCommitted;
         _thread = new Thread(WriteLoop) { IsBackground = true, Name = "warden-txn-log" };
@@ -61,7 +61,7 @@ public sealed class LogReplicator : IReplicator
     private void WriteLoop()
     {
         var reader = _queue.Reader;
-        var batch = new List<long>(MaxBatch);
+        var batch = new List<TxnHeaderAndBody>(MaxBatch);
         try
         {
             while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
@@ -69,11 +69,11 @@ public sealed class LogReplicator : IReplicator
                 while (batch.Count < MaxBatch && reader.TryRead(out var txn))
                 {
                     _writer.Append(txn.Header, txn.Body);
-                    batch.Add(txn.Header.Zxid);
+                    batch.Add(txn);
                 }
                 _writer.Flush();
-                _lastDurableZxid = batch[^1];
-                foreach (var zxid in batch) _onCommitted!(zxid);
+                _lastDurableZxid = batch[^1].Header.Zxid;
+                foreach (var txn in batch) _onCommitted!(txn);
                 _txnsSinceSnapshot += batch.Count;
                 batch.Clear();
                 if (_txnsSinceSnapshot > _snapshotThreshold)

@@ -20,14 +20,14 @@ internal sealed class ManualTime : TimeProvider
 /// <summary>A replicator that holds proposals until the test commits them, to observe pipelining.</summary>
 internal sealed class HeldReplicator : IReplicator
 {
-    private Action<long>? _commit;
+    private Action<TxnHeaderAndBody>? _commit;
     public Queue<TxnHeaderAndBody> Held { get; } = new();
-    public void Start(Action<long> onCommitted) => _commit = onCommitted;
+    public void Start(Action<TxnHeaderAndBody> onCommitted) => _commit = onCommitted;
     public void Propose(TxnHeaderAndBody txn) => Held.Enqueue(txn);
 
     public void CommitAll()
     {
-        while (Held.TryDequeue(out var txn)) _commit!(txn.Header.Zxid);
+        while (Held.TryDequeue(out var txn)) _commit!(txn);
     }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
