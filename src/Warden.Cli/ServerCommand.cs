@@ -40,11 +40,6 @@ public static class ServerCommand
             return 1;
         }
         var config = loaded.Config!;
-        if (config.IsDistributed)
-        {
-            Console.Error.WriteLine("warden: this zoo.cfg describes an ensemble (server.N lines); Warden runs standalone for now, so remove the server.N lines or set standaloneEnabled=true with a single server");
-            return 1;
-        }
         var settings = ServerSettings.From(config);
         WardenServer opened;
         try

@@ -68,6 +68,9 @@ public sealed record ServerSettings
     /// <summary>Client connections the whole server takes; 0 means no limit (zookeeper.maxCnxns).</summary>
     public int MaxConnections { get; init; }
 
+    /// <summary>The ensemble this server belongs to; null for a standalone server.</summary>
+    public Quorum.EnsembleSettings? Ensemble { get; init; }
+
     /// <summary>Turns a checked configuration into what the running server reads.</summary>
     public static ServerSettings From(Configuration.ServerConfig config)
     {
@@ -101,8 +104,24 @@ public sealed record ServerSettings
             SuperDigest = config.SuperDigest,
             ContainerCheckIntervalMs = config.ContainerCheckIntervalMs,
             ContainerMaxPerMinute = config.ContainerMaxPerMinute,
+            ServerId = config.IsDistributed ? config.MyId ?? 1 : 1,
+            Ensemble = config.IsDistributed ? EnsembleFrom(config) : null,
             ContainerMaxNeverUsedIntervalMs = config.SystemProperties.TryGetValue("znode.container.maxNeverUsedIntervalMs", out var never)
                 && long.TryParse(never, out var neverMs) ? neverMs : 0,
         };
     }
+
+    private static Quorum.EnsembleSettings EnsembleFrom(Configuration.ServerConfig config) => new()
+    {
+        MyId = config.MyId ?? throw new InvalidOperationException("an ensemble member needs its myid"),
+        Members = config.Servers.Select(s => new Quorum.EnsembleMember(s.Id, s.Host, s.QuorumPort, s.ElectionPort,
+            s.Role == Configuration.PeerRole.Observer, s.ClientHost, s.ClientPort)).ToList(),
+        InitLimitTicks = config.InitLimitTicks,
+        SyncLimitTicks = config.SyncLimitTicks,
+        ConnectTimeoutMs = config.SystemProperties.TryGetValue("zookeeper.cnxTimeout", out var cnx) && int.TryParse(cnx, out var cnxMs)
+            ? cnxMs
+            : 5000,
+        ListenOnAllIPs = config.QuorumListenOnAllIps,
+        ConfigVersion = config.DynamicConfigVersion ?? 0,
+    };
 }

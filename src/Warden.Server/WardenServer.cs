@@ -24,6 +24,7 @@ public sealed class WardenServer : IAsyncDisposable
     private Task? _containers;
 
     private readonly Persistence? _persistence;
+    private readonly Quorum.QuorumPeerHost? _quorum;
     private readonly TaskCompletionSource<Exception> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _purge;
 
@@ -32,6 +33,18 @@ public sealed class WardenServer : IAsyncDisposable
         _settings = settings;
         _log = log;
         _time = time ?? TimeProvider.System;
+        if (replicator is null && tree is null && settings.Ensemble is not null)
+        {
+            // An ensemble member: the quorum peer is the replicator, and nobody is served until a leader is found.
+            var storage = Quorum.EnsembleStorage.Open(settings, log);
+            _quorum = new Quorum.QuorumPeerHost(settings, storage, log, _time);
+            _quorum.Failed.ContinueWith(t => _failed.TrySetResult(t.Result), TaskScheduler.Default);
+            Core = new ServerCore(settings, _quorum, _time, log, storage.Loaded.Tree, ServingMode.NotServing);
+            Core.RestoreSessions(storage.Loaded.SessionTimeoutsMs);
+            _quorum.Attach(Core);
+            _replicator = _quorum;
+            return;
+        }
         if (replicator is null && tree is null && settings.Persistent)
         {
             _persistence = Persistence.Open(settings, log);
@@ -52,6 +65,9 @@ public sealed class WardenServer : IAsyncDisposable
     public Task<Exception> Failed => _failed.Task;
 
     public ServerCore Core { get; }
+
+    /// <summary>The quorum peer of an ensemble member; null for a standalone server.</summary>
+    public Quorum.QuorumPeerHost? Quorum => _quorum;
     public System.Net.IPEndPoint LocalEndPoint => _listener?.LocalEndPoint ?? throw new InvalidOperationException("the server is not started");
 
     public Task StartAsync()
@@ -67,6 +83,13 @@ public sealed class WardenServer : IAsyncDisposable
         _containers = RunContainerManagerAsync(_stopping.Token);
         if (_persistence is not null && _settings.PurgeIntervalHours > 0) _purge = RunPurgeAsync(_persistence, _stopping.Token);
         _listener.Start();
+        if (_quorum is not null)
+        {
+            _quorum.Run();
+            _log.LogInformation("Warden server.{Id} is up: clients on {Endpoint} once a leader is elected (tickTime={TickTimeMs}ms, {Members} servers)",
+                _settings.Ensemble!.MyId, _listener.LocalEndPoint, _settings.TickTimeMs, _settings.Ensemble.Members.Count);
+            return Task.CompletedTask;
+        }
         _log.LogInformation("Warden is serving clients on {Endpoint} (standalone, tickTime={TickTimeMs}ms)",
             _listener.LocalEndPoint, _settings.TickTimeMs);
         return Task.CompletedTask;

@@ -38,6 +38,12 @@ public sealed class FourLetterWords(ServerCore core, Func<IReadOnlyCollection<Cl
         {
             return $"{word} is not executed because it is not in the whitelist.\n";
         }
+        // An ensemble member that has no leader (or is still syncing) answers as Apache's does while its
+        // ZooKeeperServer is not running.
+        if (core.Mode == ServingMode.NotServing && word is "srvr" or "stat" or "mntr" or "cons" or "wchs" or "wchc" or "wchp" or "dump")
+        {
+            return "This ZooKeeper instance is not currently serving requests\n";
+        }
         return word switch
         {
             "ruok" => "imok",
@@ -76,10 +82,19 @@ public sealed class FourLetterWords(ServerCore core, Func<IReadOnlyCollection<Cl
         text.Append(CultureInfo.InvariantCulture, $"Connections: {connections().Count}\n");
         text.Append(CultureInfo.InvariantCulture, $"Outstanding: {core.OutstandingRequests}\n");
         text.Append(CultureInfo.InvariantCulture, $"Zxid: 0x{core.Tree.LastProcessedZxid:x}\n");
-        text.Append("Mode: standalone\n");
+        text.Append("Mode: ").Append(ModeName(core.Mode)).Append('\n');
         text.Append(CultureInfo.InvariantCulture, $"Node count: {core.Tree.NodeCountAsReported}\n");
         return text.ToString();
     }
+
+    /// <summary>The mode as srvr and mntr name it.</summary>
+    private static string ModeName(ServingMode mode) => mode switch
+    {
+        ServingMode.Leader => "leader",
+        ServingMode.Follower => "follower",
+        ServingMode.Observer => "observer",
+        _ => "standalone",
+    };
 
     private string Connections()
     {
@@ -214,7 +229,7 @@ public sealed class FourLetterWords(ServerCore core, Func<IReadOnlyCollection<Cl
         var lines = new List<(string, string)>
         {
             ("zk_version", Version),
-            ("zk_server_state", "standalone"),
+            ("zk_server_state", ModeName(core.Mode)),
             ("zk_ephemerals_count", tree.EphemeralCount.ToString(CultureInfo.InvariantCulture)),
             ("zk_num_alive_connections", connections().Count.ToString(CultureInfo.InvariantCulture)),
             ("zk_avg_latency", AverageLatency(stats.AverageLatencyMs)),

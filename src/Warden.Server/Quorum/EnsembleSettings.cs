@@ -1,0 +1,61 @@
+using System.Globalization;
+using System.Text;
+
+namespace Warden.Server.Quorum;
+
+/// <summary>One member of the ensemble, from its <c>server.N</c> line.</summary>
+public sealed record EnsembleMember(long Id, string Host, int QuorumPort, int ElectionPort, bool IsObserver, string? ClientHost = null, int? ClientPort = null)
+{
+    /// <summary>
+    /// The member as Apache's QuorumServer.toString writes it into the config text of election notifications and
+    /// NEWLEADER: <c>host:quorumPort:electionPort:participant|observer</c>, then <c>;clientHost:clientPort</c> only
+    /// when the client address is part of the server.N line (not when it comes from clientPort).
+    /// </summary>
+    public string ConfigLine()
+    {
+        var line = new StringBuilder();
+        line.Append("server.").Append(Id.ToString(CultureInfo.InvariantCulture)).Append('=')
+            .Append(Delimited(Host)).Append(':').Append(QuorumPort.ToString(CultureInfo.InvariantCulture))
+            .Append(':').Append(ElectionPort.ToString(CultureInfo.InvariantCulture))
+            .Append(IsObserver ? ":observer" : ":participant");
+        if (ClientPort is { } port)
+        {
+            line.Append(';').Append(Delimited(ClientHost ?? "0.0.0.0")).Append(':').Append(port.ToString(CultureInfo.InvariantCulture));
+        }
+        return line.ToString();
+    }
+
+    private static string Delimited(string host) => host.Contains(':') && !host.StartsWith('[') ? $"[{host}]" : host;
+}
+
+/// <summary>What a server needs to take part in an ensemble, resolved from zoo.cfg and the myid file.</summary>
+public sealed record EnsembleSettings
+{
+    public required long MyId { get; init; }
+    public required IReadOnlyList<EnsembleMember> Members { get; init; }
+    public int InitLimitTicks { get; init; } = 10;
+    public int SyncLimitTicks { get; init; } = 5;
+
+    /// <summary>How long dialling a peer may take (cnxTimeout, zookeeper.cnxTimeout).</summary>
+    public int ConnectTimeoutMs { get; init; } = 5000;
+
+    /// <summary>Bind the quorum and election ports on every address (quorumListenOnAllIPs).</summary>
+    public bool ListenOnAllIPs { get; init; }
+
+    /// <summary>The version of the ensemble configuration: 0 unless dynamic reconfiguration changed it.</summary>
+    public long ConfigVersion { get; init; }
+
+    public EnsembleMember Self => Members.First(m => m.Id == MyId);
+
+    /// <summary>
+    /// The configuration as Apache's QuorumMaj.toString writes it: every member's line in ascending id order,
+    /// joined by newlines, then <c>version=</c> and the version in hex, with no final newline.
+    /// </summary>
+    public string ConfigText()
+    {
+        var text = new StringBuilder();
+        foreach (var member in Members.OrderBy(m => m.Id)) text.Append(member.ConfigLine()).Append('\n');
+        text.Append("version=").Append(ConfigVersion.ToString("x", CultureInfo.InvariantCulture));
+        return text.ToString();
+    }
+}

@@ -1,0 +1,215 @@
+using Microsoft.Extensions.Logging;
+using Warden.Consensus;
+using Warden.Consensus.Wire;
+using Warden.Protocol;
+using Warden.Server.Processing;
+using Warden.Storage;
+
+namespace Warden.Server.Quorum;
+
+// Carrying out a Ready batch, and acting on the peer's role changes.
+public sealed partial class QuorumPeerHost : IStateMachineSnapshots
+{
+    private long _lastTroubleLogTick;
+    private long _ticks;
+
+    private void Carry(Ready ready)
+    {
+        // 1. What may leave before anything is durable.
+        foreach (var envelope in ready.SendNow) _transport.Send(envelope);
+
+        // 2. Persist in order, then one fsync for the batch (group commit).
+        bool appended = false;
+        foreach (var op in ready.Persist)
+        {
+            switch (op)
+            {
+                case AppendTxn append:
+                    _storage.Append(append.Txn.Data);
+                    appended = true;
+                    break;
+                case TruncateLog truncate:
+                    _storage.TruncateAfter(truncate.LastKept.Value);
+                    break;
+                case SaveSnapshot snapshot:
+                    _storage.SaveSnapshot(snapshot.Zxid.Value, snapshot.Snapshot);
+                    break;
+                case SaveAcceptedEpoch accepted:
+                    _storage.SaveAcceptedEpoch(accepted.Epoch);
+                    break;
+                case SaveCurrentEpoch current:
+                    _storage.SaveCurrentEpoch(current.Epoch);
+                    break;
+            }
+        }
+        if (appended) _storage.Flush();
+
+        // 3. The commit stream: committed txns to the request loop, in zxid order.
+        foreach (var update in ready.StateMachine)
+        {
+            switch (update)
+            {
+                case ApplyTxn apply:
+                    _onCommitted!(DecodeTxn(apply.Txn.Data));
+                    break;
+                case RestoreSnapshot restore:
+                    var decoded = SnapStream.Read(restore.Snapshot, restore.Zxid.Value);
+                    _core!.Post(new ResetStateWork(decoded.Tree, decoded.SessionTimeoutsMs));
+                    break;
+            }
+        }
+        if (_storage.SnapshotDue()) _ = _storage.TakeSnapshotAsync(_core!);
+
+        // 4. What waited for the disk, with snapshots for SNAP and the touch table in PING replies.
+        ready.AttachSnapshots(this);
+        ready.AttachPingReplies(() => LearnerPackets.TouchTable(_core!.TakeTouchedSessions()));
+        foreach (var envelope in ready.SendAfterPersist) _transport.Send(envelope);
+
+        // Server business the peer handed over, in stream order.
+        foreach (var (from, packet) in ready.FromLearners) OnLearnerPacket(from, packet);
+        foreach (var packet in ready.FromLeader) OnLeaderPacket(packet);
+
+        // 5. Done.
+        _peer.Advance(ready);
+    }
+
+    /// <summary>A leader's snapshot for a learner that needs SNAP: captured on the request loop, after every commit posted.</summary>
+    public byte[] Take(Zxid appliedZxid)
+    {
+        var core = _core!;
+        var image = core.QueryAsync(() => SnapshotImage.Capture(core.Tree,
+            core.Sessions.Sessions.ToDictionary(s => s.Id, s => s.TimeoutMs), core.Tree.LastProcessedZxid)).GetAwaiter().GetResult();
+        if (image.Zxid != appliedZxid.Value)
+        {
+            throw new InvariantViolationException($"SNAP at {appliedZxid} but the tree has applied 0x{image.Zxid:x}");
+        }
+        return SnapStream.ToBytes(image);
+    }
+
+    private void OnLearnerPacket(ServerId from, QuorumPacket packet)
+    {
+        try
+        {
+            switch (packet.Type)
+            {
+                case PacketType.Request:
+                    var request = LearnerPackets.ReadRequest(packet);
+                    if (request.Type == OpCode.Sync)
+                    {
+                        _peer.RequestSync(from);
+                        return;
+                    }
+                    _core!.Post(new ForwardedRequestWork(from.Value, request.SessionId, request.Cxid, request.Type, request.Body,
+                        packet.AuthInfo ?? []));
+                    return;
+                case PacketType.Revalidate:
+                    var (sessionId, timeoutMs) = LearnerPackets.ReadRevalidate(packet);
+                    _core!.Post(new RevalidateWork(from.Value, sessionId, timeoutMs,
+                        valid => _inbox.Writer.TryWrite(new ToLearner(from, LearnerPackets.RevalidateAnswer(sessionId, valid)))));
+                    return;
+                case PacketType.Ping:
+                    var touched = LearnerPackets.ReadTouchTable(packet.Data);
+                    if (touched.Count > 0) _core!.Post(new TouchSessionsWork(touched));
+                    return;
+            }
+        }
+        catch (JuteException e)
+        {
+            _log.LogWarning("Ignoring a malformed {Type} from server {Learner}: {Reason}", packet.Type, from.Value, e.Message);
+        }
+    }
+
+    private void OnLeaderPacket(QuorumPacket packet)
+    {
+        try
+        {
+            switch (packet.Type)
+            {
+                case PacketType.Revalidate:
+                    var (sessionId, valid) = LearnerPackets.ReadRevalidateAnswer(packet);
+                    _core!.Post(new RevalidatedWork(sessionId, valid));
+                    return;
+                case PacketType.Sync:
+                    _core!.Post(new SyncedWork());
+                    return;
+            }
+        }
+        catch (JuteException e)
+        {
+            _log.LogWarning("Ignoring a malformed {Type} from the leader: {Reason}", packet.Type, e.Message);
+        }
+    }
+
+    /// <summary>
+    /// Acts on a change of role: only a leader listens on the quorum port; a learner that leaves its leader closes
+    /// the connection; the request loop serves clients only as an established leader or a synchronised learner.
+    /// </summary>
+    private void NoteRoleChange()
+    {
+        var state = _peer.State;
+        var leader = _peer.Leader;
+        bool serving = _peer.IsServing;
+        var before = _role;
+        if (before.State == state && before.Leader == leader && before.Serving == serving) return;
+
+        if (before.State == PeerState.Leading && state != PeerState.Leading) _transport.StopLeading();
+        if (before.State is PeerState.Following or PeerState.Observing && (state != before.State || leader != before.Leader))
+        {
+            _transport.CloseLeaderConnection();
+        }
+        if (state == PeerState.Leading && before.State != PeerState.Leading) _transport.StartLeading();
+
+        var mode = !serving ? ServingMode.NotServing : state switch
+        {
+            PeerState.Leading => ServingMode.Leader,
+            PeerState.Following => ServingMode.Follower,
+            PeerState.Observing => ServingMode.Observer,
+            _ => ServingMode.NotServing,
+        };
+        if (serving != before.Serving || (serving && state != before.State)) _core!.Post(new ModeWork(mode, _peer.CurrentEpoch));
+        Volatile.Write(ref _role, new RoleView(state, leader, serving, _peer.CurrentEpoch));
+        LogRole(state, leader, serving);
+    }
+
+    private void LogRole(PeerState state, ServerId? leader, bool serving)
+    {
+        if (!serving)
+        {
+            if (state == PeerState.Looking) _log.LogInformation("Looking for a leader (election round {Round})", _peer.ElectionEpoch);
+            return;
+        }
+        if (state == PeerState.Leading)
+        {
+            var learners = string.Join(", ", _ensemble.Members.Where(m => m.Id != _ensemble.MyId).Select(m => m.Id));
+            _log.LogInformation("Leading epoch {Epoch} with servers {Learners}; serving clients on {Endpoint}",
+                _peer.CurrentEpoch, learners, _settings.ClientEndpoint);
+            return;
+        }
+        var member = _ensemble.Members.FirstOrDefault(m => m.Id == leader?.Value);
+        _log.LogInformation("{Role} {Leader} at {Host}:{Port} in epoch {Epoch}; serving clients on {Endpoint}",
+            state == PeerState.Observing ? "Observing" : "Following", leader?.Value, member?.Host, member?.QuorumPort,
+            _peer.CurrentEpoch, _settings.ClientEndpoint);
+    }
+
+    /// <summary>
+    /// A server that cannot find a quorum says so once per initLimit, naming each peer it cannot reach and why,
+    /// instead of a stack trace per attempt.
+    /// </summary>
+    private void NoteQuorumTrouble()
+    {
+        _ticks++;
+        if (_peer.State != PeerState.Looking) return;
+        long interval = _ensemble.InitLimitTicks * TicksPerTickTime;
+        if (_ticks - _lastTroubleLogTick < interval) return;
+        _lastTroubleLogTick = _ticks;
+        var problems = _transport.ElectionLinkProblems;
+        if (problems.Count == 0) return;
+        var described = string.Join("; ", problems.OrderBy(p => p.Key.Value).Select(p =>
+        {
+            var member = _ensemble.Members.FirstOrDefault(m => m.Id == p.Key.Value);
+            return $"server.{p.Key.Value} at {member?.Host}:{member?.ElectionPort}: {p.Value}";
+        }));
+        _log.LogWarning("No quorum yet: cannot reach {Described}", described);
+        _transport.ConnectAll();
+    }
+}
