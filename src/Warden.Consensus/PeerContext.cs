@@ -65,8 +65,25 @@ internal sealed class PeerContext
     public void ChangeRole(Role next)
     {
         Role = next;
+        // Reported before the new role acts, so that a role that hands over at once still shows in the order taken.
+        NoteRoleChange();
         next.Enter();
     }
+
+    private (PeerState State, ServerId? Leader, bool Serving)? _lastReportedRole;
+
+    /// <summary>Records a change of state, leader or serving for the host; called whenever any of them may have changed.</summary>
+    public void NoteRoleChange()
+    {
+        var now = (Role.State, Role.LeaderId, Role.IsServing);
+        if (_lastReportedRole == now) return;
+        _lastReportedRole = now;
+        _ready.RoleChanges.Add(new RoleChange(now.State, now.LeaderId, CurrentEpoch, now.IsServing));
+    }
+
+    public void FromLearner(ServerId from, QuorumPacket packet) => _ready.FromLearners.Add((from, packet));
+
+    public void FromLeader(QuorumPacket packet) => _ready.FromLeader.Add(packet);
 
     /// <summary>A peer sent something the protocol does not allow here; drop the role and look for a leader again.</summary>
     public void ProtocolError(string message)

@@ -32,6 +32,13 @@ public sealed record PeerOptions
     /// <summary>Committed txns a leader keeps in memory to bring learners up to date by DIFF; older ones need SNAP.</summary>
     public int RetainedCommittedTxns { get; init; } = 500;
 
+    /// <summary>
+    /// The quorum configuration as Apache writes it: the <c>server.N=...</c> lines joined by newlines, then
+    /// <c>version=&lt;hex&gt;</c>, in UTF-8. The host builds it; the core sends it in every election notification and as
+    /// the data of NEWLEADER, because Apache peers compare it with their own.
+    /// </summary>
+    public byte[] ConfigText { get; init; } = [];
+
     public bool IsVoter(ServerId id) => Voters.Contains(id);
 
     public bool IsObserver(ServerId id) => Observers.Contains(id);

@@ -11,7 +11,9 @@ namespace Warden.Consensus;
 /// 4. send <see cref="SendAfterPersist"/>, filling in SNAP snapshots from its state machine (<see cref="AttachSnapshots"/>);
 /// 5. call <see cref="ZabPeer.Advance"/> with this batch.
 /// The order matters: an ACK in step 4 promises the txns of step 2 are on disk, and a snapshot in step 4 must
-/// include the commits of step 3.
+/// include the commits of step 3. <see cref="FromLeader"/> is handled after step 3, so that a SYNC is answered only
+/// once the commits that came before it on the stream are applied. <see cref="FromLearners"/> and
+/// <see cref="RoleChanges"/> may be handled at any point of the batch.
 /// </summary>
 public sealed class Ready
 {
@@ -20,13 +22,29 @@ public sealed class Ready
     public List<StateMachineUpdate> StateMachine { get; } = [];
     public List<Envelope> SendAfterPersist { get; } = [];
 
+    /// <summary>
+    /// On a leader: REQUEST, REVALIDATE and PING replies (with their session touch tables) from learners whose
+    /// synchronisation has finished, in the order each learner sent them.
+    /// </summary>
+    public List<(ServerId From, QuorumPacket Packet)> FromLearners { get; } = [];
+
+    /// <summary>On a learner in the broadcast phase: REVALIDATE replies and SYNC from the leader, in stream order.</summary>
+    public List<QuorumPacket> FromLeader { get; } = [];
+
+    /// <summary>Each change of role, leader or serving, in the order they happened during this batch.</summary>
+    public List<RoleChange> RoleChanges { get; } = [];
+
+    public bool RoleChanged => RoleChanges.Count > 0;
+
     /// <summary>The last zxid appended by <see cref="Persist"/>, or null when nothing was appended.</summary>
     public Zxid? LastAppended { get; internal set; }
 
     /// <summary>The last logged zxid once <see cref="Persist"/> is durable.</summary>
     public Zxid LogEndAfterPersist { get; internal set; }
 
-    public bool IsEmpty => SendNow.Count == 0 && Persist.Count == 0 && StateMachine.Count == 0 && SendAfterPersist.Count == 0;
+    public bool IsEmpty =>
+        SendNow.Count == 0 && Persist.Count == 0 && StateMachine.Count == 0 && SendAfterPersist.Count == 0
+        && FromLearners.Count == 0 && FromLeader.Count == 0 && RoleChanges.Count == 0;
 
     /// <summary>Fills each outgoing SNAP with the host's snapshot at the packet's zxid.</summary>
     public void AttachSnapshots(IStateMachineSnapshots snapshots)
@@ -41,4 +59,32 @@ public sealed class Ready
             }
         }
     }
+
+    /// <summary>
+    /// Fills each outgoing PING reply with the host's session touch table (<c>(long sessionId, int timeout)*</c>), as
+    /// Apache's learner does when it answers a PING. The table is read once per reply, at the time of this call.
+    /// </summary>
+    public void AttachPingReplies(Func<byte[]?> touchTable)
+    {
+        Fill(SendNow);
+        Fill(SendAfterPersist);
+
+        void Fill(List<Envelope> envelopes)
+        {
+            for (int i = 0; i < envelopes.Count; i++)
+            {
+                var envelope = envelopes[i];
+                if (envelope.Channel == Channel.ToLeader && envelope.Message is PacketMessage { Packet: { Type: PacketType.Ping, Data: null } } ping)
+                {
+                    envelopes[i] = envelope with { Message = ping with { Packet = ping.Packet with { Data = touchTable() } } };
+                }
+            }
+        }
+    }
 }
+
+/// <summary>
+/// Where this server stands after a change: its state, the leader it follows or is (null while looking), its current
+/// epoch, and whether it serves clients (an established leader, or a learner after UPTODATE).
+/// </summary>
+public sealed record RoleChange(PeerState State, ServerId? Leader, int Epoch, bool Serving);

@@ -30,12 +30,24 @@ public sealed class ZabPeer
     /// <summary>True for a leader that a quorum has synchronised with, which alone may propose.</summary>
     public bool IsEstablishedLeader => _context.Role is Leader { IsEstablished: true };
 
+    /// <summary>True while this server may serve clients: an established leader, or a learner after UPTODATE.</summary>
+    public bool IsServing => _context.Role.IsServing;
+
+    /// <summary>
+    /// The zxid the next <see cref="Propose"/> will assign if it accepts, so that the host can build the txn header
+    /// first; null when this server is not an established leader.
+    /// </summary>
+    public Zxid? NextProposalZxid => _context.Role is Leader leader ? leader.NextProposalZxid : null;
+
     public Zxid LastLoggedZxid => _context.Log.LastZxid;
     public Zxid CommittedZxid => _context.Log.Committed;
     public int AcceptedEpoch => _context.AcceptedEpoch;
     public int CurrentEpoch => _context.CurrentEpoch;
     public long ElectionEpoch => _context.ElectionEpoch;
     public int ProtocolErrors => _context.ProtocolErrors;
+
+    /// <summary>Learner connections this server dropped, as a leader, for breaking the protocol.</summary>
+    public int LearnersDropped => _context.LearnersDropped;
     public string? LastProtocolError => _context.LastProtocolError;
 
     /// <summary>The txns this server holds in its log after its snapshot point, committed or not; for diagnostics and tests.</summary>
@@ -77,6 +89,43 @@ public sealed class ZabPeer
 
     /// <summary>Offers a client txn. Only an established leader accepts, and only while in-flight proposals are bounded.</summary>
     public ProposeResult Propose(byte[] data) => _context.Role.Propose(data);
+
+    /// <summary>
+    /// On a learner in the broadcast phase, sends a REQUEST (a forwarded write or sync) or a REVALIDATE to the leader,
+    /// in order with the learner's acks; false when not a learner or not yet past UPTODATE.
+    /// </summary>
+    public bool SendToLeader(QuorumPacket packet)
+    {
+        if (packet.Type is not (PacketType.Request or PacketType.Revalidate))
+        {
+            throw new ArgumentException($"the host sends only REQUEST and REVALIDATE to the leader, not {packet.Type}");
+        }
+        return _context.Role is Learner learner && learner.SendToLeader(packet);
+    }
+
+    /// <summary>
+    /// On a leader, sends a REVALIDATE reply to a learner past UPTODATE, in order with its PROPOSALs and COMMITs;
+    /// false when not leading or that learner is not in the broadcast phase.
+    /// </summary>
+    public bool SendToLearner(ServerId learner, QuorumPacket packet)
+    {
+        if (packet.Type != PacketType.Revalidate) throw new ArgumentException($"the host sends only REVALIDATE to a learner, not {packet.Type}");
+        return _context.Role is Leader leader && leader.SendToLearner(learner, packet);
+    }
+
+    /// <summary>
+    /// On an established leader, answers a learner's forwarded sync: SYNC goes to it at once when nothing proposed is
+    /// uncommitted, else right after the COMMIT of the last proposal made before this call. False when not an
+    /// established leader or that learner is not in the broadcast phase.
+    /// </summary>
+    public bool RequestSync(ServerId learner) => _context.Role is Leader leader && leader.RequestSync(learner);
+
+    /// <summary>
+    /// The host's quorum-port connection to <paramref name="peer"/> broke (not a failed dial: the core re-sends
+    /// FOLLOWERINFO or OBSERVERINFO itself, and each one means a new connection). A learner that loses its leader goes
+    /// LOOKING at once; a leader forgets that learner and steps down on its next tick if that leaves it no quorum.
+    /// </summary>
+    public void OnDisconnected(ServerId peer) => _context.Role.OnDisconnected(peer);
 
     public bool HasReady => _context.HasReady;
 

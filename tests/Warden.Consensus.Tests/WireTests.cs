@@ -84,9 +84,71 @@ public sealed class WireTests
     public void Notification_with_a_bad_state_or_length_is_rejected()
     {
         var bytes = new Notification(PeerState.Looking, new ServerId(1), Zxid.Zero, 1, 0, 2, []).Encode();
-        Assert.Throws<JuteException>(() => Notification.Decode(bytes.AsSpan(0, 40)));
+        Assert.Throws<JuteException>(() => Notification.Decode(bytes.AsSpan(0, 27)));
+        // Past 28 bytes and not 40, the peer epoch and version must both be there.
+        Assert.Throws<JuteException>(() => Notification.Decode(bytes.AsSpan(0, 36)));
+        // Above version 1 the config length must fit in the frame.
+        Assert.Throws<JuteException>(() => Notification.Decode(bytes.AsSpan(0, 42)));
+        var badLength = new Notification(PeerState.Looking, new ServerId(1), Zxid.Zero, 1, 0, 2, [1, 2]).Encode();
+        badLength[43] = 9;
+        Assert.Throws<JuteException>(() => Notification.Decode(badLength));
+        badLength[40] = 0xff;
+        Assert.Throws<JuteException>(() => Notification.Decode(badLength));
         bytes[3] = 9;
         Assert.Throws<JuteException>(() => Notification.Decode(bytes));
+    }
+
+    [Fact]
+    public void Notification_of_28_bytes_takes_its_peer_epoch_from_the_zxid()
+    {
+        var full = new Notification(PeerState.Following, new ServerId(3), Zxid.From(5, 9), 11, 2, 2, []).Encode();
+        var decoded = Notification.Decode(full.AsSpan(0, 28));
+        Assert.Equal(PeerState.Following, decoded.State);
+        Assert.Equal(new ServerId(3), decoded.Leader);
+        Assert.Equal(Zxid.From(5, 9), decoded.Zxid);
+        Assert.Equal(11, decoded.ElectionEpoch);
+        Assert.Equal(5, decoded.PeerEpoch);
+        Assert.Equal(0, decoded.Version);
+        Assert.Empty(decoded.Config);
+    }
+
+    [Fact]
+    public void Notification_of_40_bytes_has_a_peer_epoch_and_no_version()
+    {
+        var full = new Notification(PeerState.Looking, new ServerId(2), Zxid.From(1, 4), 3, 1, 2, [7, 7]).Encode();
+        // The trailing int of a 40-byte frame is ignored, whatever it holds.
+        full[39] = 5;
+        var decoded = Notification.Decode(full.AsSpan(0, 40));
+        Assert.Equal(1, decoded.PeerEpoch);
+        Assert.Equal(0, decoded.Version);
+        Assert.Empty(decoded.Config);
+    }
+
+    [Fact]
+    public void Notification_below_version_2_or_with_trailing_bytes_is_accepted()
+    {
+        var versionOne = new Notification(PeerState.Leading, new ServerId(2), Zxid.From(1, 4), 3, 1, 1, []).Encode();
+        // Version 1 has no config; whatever follows the version is not read.
+        var decoded = Notification.Decode(versionOne.AsSpan(0, 40 + 4).ToArray().Concat(new byte[] { 0, 0, 0, 0, 1 }).ToArray());
+        Assert.Equal(1, decoded.Version);
+        Assert.Empty(decoded.Config);
+        var config = "server.1=127.0.0.1:2888:3888:participant\nversion=0"u8.ToArray();
+        var padded = new Notification(PeerState.Looking, new ServerId(1), Zxid.Zero, 1, 0, 2, config).Encode().Concat(new byte[] { 1, 2, 3 }).ToArray();
+        Assert.Equal(config, Notification.Decode(padded).Config);
+    }
+
+    [Fact]
+    public void Election_notifications_carry_the_configured_text()
+    {
+        var config = "server.1=a:1:2:participant\nversion=0"u8.ToArray();
+        var voters = new List<ServerId> { new(1), new(2), new(3) };
+        var peer = new ZabPeer(new PeerOptions { Id = voters[0], Voters = voters, ConfigText = config }, RecoveredState.Empty);
+        var sent = peer.TakeReady().SendNow.Select(e => ((ElectionMessage)e.Message).Notification).ToList();
+        Assert.Equal(2, sent.Count);
+        Assert.All(sent, n => Assert.Equal(config, n.Config));
+        var bytes = sent[0].Encode();
+        Assert.Equal(Notification.FixedSize + config.Length, bytes.Length);
+        Assert.Equal(config, bytes[Notification.FixedSize..]);
     }
 
     [Fact]

@@ -20,10 +20,17 @@ internal sealed class Leader(PeerContext context) : Role(context)
     private long _startTick;
     private long _nextCounter = 1;
 
+    /// <summary>Learners waiting for SYNC until the COMMIT of the zxid they are keyed by (Apache's pendingSyncs).</summary>
+    private readonly Dictionary<Zxid, List<LearnerSession>> _pendingSyncs = [];
+
     public override PeerState State => PeerState.Leading;
     public override ServerId? LeaderId => Context.Id;
     public bool IsEstablished => _established;
     public int NewEpoch => _newEpoch;
+    public override bool IsServing => _established;
+
+    /// <summary>The zxid the next accepted proposal gets; null until established.</summary>
+    public Zxid? NextProposalZxid => _established ? Zxid.From(_newEpoch, _nextCounter) : null;
 
     public override void Enter()
     {
@@ -47,7 +54,13 @@ internal sealed class Leader(PeerContext context) : Role(context)
         {
             case PacketType.AckEpoch: OnAckEpoch(session, packet); break;
             case PacketType.Ack: OnAck(session, packet); break;
-            case PacketType.Ping: break;
+            case PacketType.Ping:
+                // Apache's LearnerHandler reads PING replies (session touches) only in its main loop, after UPTODATE.
+                if (session.Phase == LearnerPhase.UpToDate) Context.FromLearner(from, packet);
+                break;
+            case PacketType.Request or PacketType.Revalidate when session.Phase == LearnerPhase.UpToDate:
+                Context.FromLearner(from, packet);
+                break;
             default: DropSession(session, $"unexpected {packet.Type} from learner {from}"); break;
         }
     }
@@ -156,6 +169,9 @@ internal sealed class Leader(PeerContext context) : Role(context)
     {
         if (packet.Zxid == Zxid.From(_newEpoch, 0))
         {
+            // After the NEWLEADER ack, an ack of the epoch itself is the learner's answer to UPTODATE (Apache's
+            // Learner.syncWithLeader sends it and Leader.processAck ignores it).
+            if (session.Phase >= LearnerPhase.Synced) return;
             OnNewLeaderAck(session);
             return;
         }
@@ -196,6 +212,7 @@ internal sealed class Leader(PeerContext context) : Role(context)
         Context.SetCurrentEpoch(_newEpoch);
         Context.CurrentVote = Context.CurrentVote with { PeerEpoch = _newEpoch };
         Context.CommitUpTo(Context.Log.LastZxid);
+        Context.NoteRoleChange();
         foreach (var session in _sessions.Values.ToList())
         {
             if (session.Phase == LearnerPhase.Synced) SendUpToDate(session);
@@ -206,7 +223,8 @@ internal sealed class Leader(PeerContext context) : Role(context)
 
     private void SendUpToDate(LearnerSession session)
     {
-        Context.SendPacket(session.Id, Channel.ToLearner, new QuorumPacket(PacketType.UpToDate, Zxid.Zero), afterPersist: true);
+        // Apache's LearnerHandler.run queues UPTODATE with zxid -1 once Leader.waitForNewLeaderAck has its quorum.
+        Context.SendPacket(session.Id, Channel.ToLearner, new QuorumPacket(PacketType.UpToDate, new Zxid(-1)), afterPersist: true);
         session.Phase = LearnerPhase.UpToDate;
     }
 
@@ -259,8 +277,52 @@ internal sealed class Leader(PeerContext context) : Role(context)
             {
                 Context.SendPacket(session.Id, Channel.ToLearner, session.IsObserver ? inform : commit);
             }
+            // Apache's Leader.commit path: SYNCs waiting for this zxid go right after its COMMIT.
+            if (_pendingSyncs.Remove(txn.Zxid, out var waiting))
+            {
+                foreach (var session in waiting) SendSync(session);
+            }
         }
     }
+
+    /// <summary>
+    /// Sends SYNC to a learner now if nothing proposed is uncommitted, else right after the COMMIT of the last
+    /// proposal (Apache's Leader.processSync and pendingSyncs).
+    /// </summary>
+    public bool RequestSync(ServerId learner)
+    {
+        if (!_established || !_sessions.TryGetValue(learner, out var session) || session.Phase != LearnerPhase.UpToDate) return false;
+        var last = Context.Log.LastZxid;
+        if (Context.Log.Committed >= last)
+        {
+            SendSync(session);
+            return true;
+        }
+        if (!_pendingSyncs.TryGetValue(last, out var waiting)) _pendingSyncs[last] = waiting = [];
+        waiting.Add(session);
+        return true;
+    }
+
+    private void SendSync(LearnerSession session)
+    {
+        // A learner whose connection was replaced or dropped since it asked gets nothing, as a dead handler would.
+        if (!_sessions.TryGetValue(session.Id, out var current) || current != session) return;
+        Context.SendPacket(session.Id, Channel.ToLearner, new QuorumPacket(PacketType.Sync, Zxid.Zero));
+    }
+
+    /// <summary>Sends a host packet (a REVALIDATE reply) to a learner in the broadcast phase, in stream order.</summary>
+    public bool SendToLearner(ServerId learner, QuorumPacket packet)
+    {
+        if (!_sessions.TryGetValue(learner, out var session) || session.Phase != LearnerPhase.UpToDate) return false;
+        Context.SendPacket(learner, Channel.ToLearner, packet);
+        return true;
+    }
+
+    /// <summary>
+    /// The connection to a learner broke: forget its session, as Apache's LearnerHandler ends with its socket. If that
+    /// leaves no quorum, the next tick steps down.
+    /// </summary>
+    public override void OnDisconnected(ServerId peer) => _sessions.Remove(peer);
 
     public override void OnTick()
     {
@@ -272,7 +334,9 @@ internal sealed class Leader(PeerContext context) : Role(context)
                 _sessions.Remove(session.Id);
                 continue;
             }
-            if (session.Phase >= LearnerPhase.LeaderInfoSent)
+            // Apache pings a learner only once its sending thread runs, that is from NEWLEADER on; Apache learners
+            // ignore PINGs while synchronising.
+            if (session.Phase >= LearnerPhase.Syncing)
             {
                 Context.SendPacket(session.Id, Channel.ToLearner, new QuorumPacket(PacketType.Ping, Context.Log.LastZxid));
             }

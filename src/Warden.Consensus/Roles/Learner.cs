@@ -30,10 +30,27 @@ internal abstract class Learner(PeerContext context, ServerId leader) : Role(con
     private int _newEpoch = -1;
     private Zxid _syncPoint;
 
+    /// <summary>True once DIFF, TRUNC or SNAP opened the sync; Apache's learner requires one of them first.</summary>
+    private bool _syncOpened;
+
+    /// <summary>
+    /// The highest zxid the leader has said is committed during the sync (COMMIT, INFORM, or the zxid of DIFF).
+    /// Apache's learner applies these only after UPTODATE, and so does this one: until then the leader may not be
+    /// established, and its history not yet committed.
+    /// </summary>
+    private Zxid _committedDuringSync;
+
+    /// <summary>The proposals logged before NEWLEADER, which a follower acks one by one after UPTODATE.</summary>
+    private readonly List<Zxid> _proposedDuringSync = [];
+
     protected SyncPhase Phase { get; private set; } = SyncPhase.Connecting;
     public override ServerId? LeaderId => leader;
+    public override bool IsServing => Phase == SyncPhase.Broadcast;
 
     protected abstract PacketType InfoType { get; }
+
+    /// <summary>True for a learner whose acks count (a follower); an observer never acks proposals.</summary>
+    protected abstract bool AcksProposals { get; }
 
     public override void Enter()
     {
@@ -69,20 +86,73 @@ internal abstract class Learner(PeerContext context, ServerId leader) : Role(con
         if (from != leader) return;
         _lastHeardTick = Context.Now;
         var packet = message.Packet;
+        bool syncing = Phase is SyncPhase.Syncing or SyncPhase.AwaitingUpToDate;
         switch (packet.Type)
         {
-            case PacketType.Ping: Send(new QuorumPacket(PacketType.Ping, Context.Log.LastZxid)); return;
+            // Learner.ping: the reply echoes the leader's zxid and auth; the host fills in the session touch table
+            // (Ready.AttachPingReplies). Learner.syncWithLeader ignores PINGs, and answering one before the
+            // NEWLEADER ack would break Apache's leader, which wants that ack first.
+            case PacketType.Ping:
+                if (Phase >= SyncPhase.AwaitingUpToDate) Send(new QuorumPacket(PacketType.Ping, packet.Zxid, null, packet.AuthInfo));
+                return;
             case PacketType.LeaderInfo when Phase == SyncPhase.Connecting: OnLeaderInfo(packet); return;
-            case PacketType.Diff when Phase == SyncPhase.Syncing: return;
-            case PacketType.Trunc when Phase == SyncPhase.Syncing: OnTrunc(packet); return;
-            case PacketType.Snap when Phase == SyncPhase.Syncing: OnSnap(message); return;
-            case PacketType.NewLeader when Phase == SyncPhase.Syncing: OnNewLeader(packet); return;
+            case PacketType.Diff when Phase == SyncPhase.Syncing && !_syncOpened: OnDiff(packet); return;
+            case PacketType.Trunc when Phase == SyncPhase.Syncing && !_syncOpened: OnTrunc(packet); return;
+            case PacketType.Snap when Phase == SyncPhase.Syncing && !_syncOpened: OnSnap(message); return;
+            case PacketType.NewLeader when Phase == SyncPhase.Syncing && _syncOpened: OnNewLeader(packet); return;
             case PacketType.UpToDate when Phase == SyncPhase.AwaitingUpToDate: OnUpToDate(); return;
-            case PacketType.Proposal when Phase == SyncPhase.Syncing: LogTxn(packet); return;
-            case PacketType.Commit when Phase >= SyncPhase.Syncing: OnCommit(packet); return;
+            case PacketType.Proposal when Phase == SyncPhase.Syncing && _syncOpened:
+                if (LogTxn(packet)) _proposedDuringSync.Add(packet.Zxid);
+                return;
+            case PacketType.Commit when syncing && _syncOpened: NoteCommitDuringSync(packet.Zxid); return;
+            case PacketType.Inform when syncing && _syncOpened:
+                if (LogTxn(packet)) NoteCommitDuringSync(packet.Zxid);
+                return;
+            case PacketType.Commit when Phase == SyncPhase.Broadcast: OnCommit(packet); return;
+            // Follower.processPacket and Observer.processPacket hand these to the server; syncWithLeader ignores them.
+            case PacketType.Revalidate or PacketType.Sync:
+                if (Phase == SyncPhase.Broadcast) Context.FromLeader(packet);
+                return;
         }
         if (!OnBroadcastPacket(packet)) Context.ProtocolError($"unexpected {packet} from leader {from} while {Phase}");
     }
+
+    /// <summary>Sends a host packet (REQUEST or REVALIDATE) on the stream to the leader, in the broadcast phase only.</summary>
+    public bool SendToLeader(QuorumPacket packet)
+    {
+        if (Phase != SyncPhase.Broadcast) return false;
+        Send(packet);
+        return true;
+    }
+
+    /// <summary>
+    /// The connection to the leader broke: Apache's learner sees its read fail and goes back to LOOKING at once,
+    /// rather than waiting out syncLimit.
+    /// </summary>
+    public override void OnDisconnected(ServerId peer)
+    {
+        if (peer == leader) StepDown();
+    }
+
+    private void NoteCommitDuringSync(Zxid zxid)
+    {
+        if (zxid > Context.Log.LastZxid)
+        {
+            Context.ProtocolError($"COMMIT of {zxid} past our last zxid {Context.Log.LastZxid} during sync");
+            return;
+        }
+        if (zxid > _committedDuringSync) _committedDuringSync = zxid;
+    }
+
+    private void OnDiff(QuorumPacket packet)
+    {
+        // The zxid of DIFF is the leader's last committed zxid (or ours, when we are there already); what of it we
+        // hold at NEWLEADER is committed once UPTODATE shows the leader established.
+        _syncOpened = true;
+        _diffCommitted = packet.Zxid;
+    }
+
+    private Zxid _diffCommitted;
 
     /// <summary>Handles packets particular to the learner kind; returns false when the packet is not allowed.</summary>
     protected abstract bool OnBroadcastPacket(QuorumPacket packet);
@@ -113,11 +183,20 @@ internal abstract class Learner(PeerContext context, ServerId leader) : Role(con
 
     private void OnTrunc(QuorumPacket packet)
     {
-        if (packet.Zxid < Context.Log.LastZxid) Context.TruncateLog(packet.Zxid);
+        _syncOpened = true;
+        if (packet.Zxid >= Context.Log.LastZxid) return;
+        // Apache's learner exits when it cannot truncate; here a leader that asks to cut committed history loses us.
+        if (packet.Zxid < Context.Log.Committed || packet.Zxid < Context.Log.BaseZxid)
+        {
+            Context.ProtocolError($"TRUNC to {packet.Zxid} below our committed {Context.Log.Committed}");
+            return;
+        }
+        Context.TruncateLog(packet.Zxid);
     }
 
     private void OnSnap(PacketMessage message)
     {
+        _syncOpened = true;
         if (message.Snapshot is null)
         {
             Context.ProtocolError("SNAP arrived without a snapshot");
@@ -137,7 +216,7 @@ internal abstract class Learner(PeerContext context, ServerId leader) : Role(con
         return true;
     }
 
-    protected void OnCommit(QuorumPacket packet)
+    private void OnCommit(QuorumPacket packet)
     {
         if (packet.Zxid > Context.Log.LastZxid)
         {
@@ -166,12 +245,32 @@ internal abstract class Learner(PeerContext context, ServerId leader) : Role(con
     private void OnUpToDate()
     {
         // A quorum holds the leader's initial history (everything from epochs before this one), so all of it that
-        // we hold is committed. Txns of this epoch that came with the sync may still be in flight; their COMMITs
-        // follow on the stream.
+        // we hold is committed; so is what the DIFF said was committed, and every COMMIT and INFORM of the sync.
+        // Txns of this epoch that came with the sync may still be in flight; their COMMITs follow on the stream.
         var initialHistoryEnd = Context.Log.Floor(Zxid.From(_newEpoch, 0));
-        Context.CommitUpTo(initialHistoryEnd < _syncPoint ? initialHistoryEnd : _syncPoint);
+        var upTo = Min(initialHistoryEnd, _syncPoint);
+        upTo = Max(upTo, Min(_diffCommitted, _syncPoint));
+        upTo = Max(upTo, _committedDuringSync);
+        Context.CommitUpTo(Min(upTo, Context.Log.LastZxid));
         Phase = SyncPhase.Broadcast;
+        // Learner.syncWithLeader answers UPTODATE with an ack of the new epoch, which the leader ignores, and a follower
+        // then acks each proposal it logged at NEWLEADER: Apache's leader counts the NEWLEADER ack for the epoch
+        // only, so the proposals still waiting for their quorum need acks of their own.
+        Send(new QuorumPacket(PacketType.Ack, Zxid.From(_newEpoch, 0)));
+        if (AcksProposals)
+        {
+            foreach (var zxid in _proposedDuringSync)
+            {
+                if (zxid > Context.Log.Committed) Send(new QuorumPacket(PacketType.Ack, zxid));
+            }
+        }
+        _proposedDuringSync.Clear();
+        Context.NoteRoleChange();
     }
+
+    private static Zxid Min(Zxid a, Zxid b) => a < b ? a : b;
+
+    private static Zxid Max(Zxid a, Zxid b) => a > b ? a : b;
 }
 
 /// <summary>A voting learner: logs proposals, acks them once durable, applies commits.</summary>
@@ -179,6 +278,7 @@ internal sealed class Follower(PeerContext context, ServerId leader) : Learner(c
 {
     public override PeerState State => PeerState.Following;
     protected override PacketType InfoType => PacketType.FollowerInfo;
+    protected override bool AcksProposals => true;
 
     protected override bool OnBroadcastPacket(QuorumPacket packet)
     {
@@ -194,10 +294,11 @@ internal sealed class Observer(PeerContext context, ServerId leader) : Learner(c
 {
     public override PeerState State => PeerState.Observing;
     protected override PacketType InfoType => PacketType.ObserverInfo;
+    protected override bool AcksProposals => false;
 
     protected override bool OnBroadcastPacket(QuorumPacket packet)
     {
-        if (packet.Type != PacketType.Inform || Phase < SyncPhase.AwaitingUpToDate) return false;
+        if (packet.Type != PacketType.Inform || Phase != SyncPhase.Broadcast) return false;
         if (LogTxn(packet)) Context.CommitUpTo(packet.Zxid);
         return true;
     }

@@ -16,7 +16,13 @@ internal abstract class Role(PeerContext context)
     /// <summary>The leader this role follows or is; null while looking.</summary>
     public virtual ServerId? LeaderId => null;
 
+    /// <summary>True when this server may serve clients: an established leader, or a learner after UPTODATE.</summary>
+    public virtual bool IsServing => false;
+
     public virtual void Enter() { }
+
+    /// <summary>The host's quorum-port connection to <paramref name="peer"/> broke.</summary>
+    public virtual void OnDisconnected(ServerId peer) { }
 
     public abstract void OnTick();
 
@@ -34,7 +40,7 @@ internal abstract class Role(PeerContext context)
     public virtual void OnNotification(ServerId from, Notification notification)
     {
         if (notification.State != PeerState.Looking) return;
-        var reply = Notification.From(State, Context.CurrentVote, Context.ElectionEpoch);
+        var reply = Notification.From(State, Context.CurrentVote, Context.ElectionEpoch, Context.Options.ConfigText);
         Context.Send(from, Channel.Election, new ElectionMessage(reply));
     }
 
