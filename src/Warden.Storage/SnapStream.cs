@@ -125,6 +125,18 @@ public static class SnapStream
         return raw.ToArray();
     }
 
+    /// <summary>The stream without its signature: the body a snapshot file holds between header and seal.</summary>
+    internal static ReadOnlyMemory<byte> BodyOf(byte[] stream)
+    {
+        int signatureBytes = 4 + Signature.Length;
+        if (stream.Length < signatureBytes ||
+            !stream.AsSpan(stream.Length - Signature.Length).SequenceEqual(Encoding.ASCII.GetBytes(Signature)))
+        {
+            throw new InvalidDataException($"SNAP stream does not end with the signature \"{Signature}\"");
+        }
+        return stream.AsMemory(0, stream.Length - signatureBytes);
+    }
+
     private static string Shorten(string text) => text.Length > 40 ? text[..40] + "..." : text;
 
     /// <summary>Copies fields off the network into one growing buffer, reading each field exactly.</summary>

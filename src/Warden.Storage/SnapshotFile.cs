@@ -114,13 +114,35 @@ public static class SnapshotFile
     /// <summary>Writes a snapshot body from an image captured earlier; safe on any thread.</summary>
     public static void Write(Stream stream, SnapshotImage image) => Write(stream, image.SessionTimeoutsMs, () => image.Nodes);
 
+    /// <summary>
+    /// Writes a snapshot around a body already encoded, such as a SNAP stream without its signature, so a learner
+    /// stores the leader's bytes as they came.
+    /// </summary>
+    public static void Write(Stream stream, ReadOnlySpan<byte> encodedBody)
+    {
+        var writer = StartFile(stream);
+        writer.WriteRaw(encodedBody);
+        Seal(writer);
+    }
+
     private static void Write(Stream stream, IReadOnlyDictionary<long, int> sessionTimeoutsMs, Func<IEnumerable<NodeImage>> nodes)
+    {
+        var writer = StartFile(stream);
+        SnapshotBody.Write(writer, sessionTimeoutsMs, nodes);
+        Seal(writer);
+    }
+
+    private static ChecksummedWriter StartFile(Stream stream)
     {
         var writer = new ChecksummedWriter(stream);
         writer.WriteInt(StorageFiles.SnapshotMagic);
         writer.WriteInt(StorageFiles.FormatVersion);
         writer.WriteLong(StorageFiles.SnapshotDbId);
-        SnapshotBody.Write(writer, sessionTimeoutsMs, nodes);
+        return writer;
+    }
+
+    private static void Seal(ChecksummedWriter writer)
+    {
         writer.WriteLong(writer.Checksum);
         writer.WriteString(EndPath);
         writer.Complete();
