@@ -161,6 +161,9 @@ internal sealed class ChecksummedReader(Stream stream, int maxLength)
         return true;
     }
 
+    /// <summary>Whether every byte of the stream has been consumed.</summary>
+    public bool AtEnd() => _length - _position == 0 && Fill(1) == 0;
+
     public int ReadInt() => BinaryPrimitives.ReadInt32BigEndian(Take(4));
 
     public long ReadLong() => BinaryPrimitives.ReadInt64BigEndian(Take(8));

@@ -33,7 +33,7 @@ public sealed class LoadResult
 /// The snapshots of dataDir and the txn log of dataLogDir as one store, like Apache's FileTxnSnapLog: load the
 /// newest valid snapshot and replay the log after it, append txns, take snapshots, purge old files.
 /// </summary>
-public sealed class Database
+public sealed partial class Database
 {
     private readonly TimeProvider _time;
 

@@ -22,6 +22,26 @@ public static class SnapshotStore
     public static string Write(string snapshotDirectory, SnapshotImage image, bool gzip = false) =>
         Write(snapshotDirectory, image.Zxid, gzip, stream => SnapshotFile.Write(stream, image));
 
+    /// <summary>Writes a snapshot durably, as above, around a body already encoded (a SNAP stream's).</summary>
+    public static string Write(string snapshotDirectory, long zxid, ReadOnlyMemory<byte> encodedBody, bool gzip = false) =>
+        Write(snapshotDirectory, zxid, gzip, stream => SnapshotFile.Write(stream, encodedBody.Span));
+
+    /// <summary>
+    /// Deletes the snapshots named with a zxid above <paramref name="zxid"/>: after a TRUNC or a SNAP they hold
+    /// txns the leader discarded, and loading would otherwise prefer them as the newest.
+    /// </summary>
+    public static List<string> DeleteNewerThan(string snapshotDirectory, long zxid)
+    {
+        var deleted = new List<string>();
+        foreach (var (path, snapshotZxid) in NewestFirst(snapshotDirectory))
+        {
+            if (snapshotZxid <= zxid) break;
+            File.Delete(path);
+            deleted.Add(path);
+        }
+        return deleted;
+    }
+
     private static string Write(string snapshotDirectory, long zxid, bool gzip, Action<Stream> writeBody)
     {
         Directory.CreateDirectory(snapshotDirectory);

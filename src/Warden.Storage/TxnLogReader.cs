@@ -3,8 +3,8 @@ using Warden.Protocol;
 
 namespace Warden.Storage;
 
-/// <summary>An entry as read from a file, with where it starts.</summary>
-public readonly record struct LoggedTxn(TxnLogEntry Entry, string File, long Offset);
+/// <summary>An entry as read from a file, with where it starts and its buffer bytes exactly as stored.</summary>
+public readonly record struct LoggedTxn(TxnLogEntry Entry, string File, long Offset, byte[] Buffer);
 
 /// <summary>
 /// Reads txn log files in zxid order and decides what a damaged spot means (the format is drawn on
@@ -74,11 +74,11 @@ public sealed class TxnLogReader(string logDirectory, bool repairTornTails = fal
                 long offset = StorageFiles.HeaderSize;
                 while (true)
                 {
-                    var outcome = ReadEntry(stream, path, offset, length, out var entry, out long next);
+                    var outcome = ReadEntry(stream, path, offset, length, out var entry, out var buffer, out long next);
                     if (outcome is null)
                     {
                         CheckOrder(path, offset, entry!);
-                        yield return new LoggedTxn(entry!, path, offset);
+                        yield return new LoggedTxn(entry!, path, offset, buffer!);
                         offset = next;
                         continue;
                     }
@@ -116,9 +116,11 @@ public sealed class TxnLogReader(string logDirectory, bool repairTornTails = fal
     }
 
     /// <summary>Reads the entry at <paramref name="offset"/>; null on success, else where and why reading stopped.</summary>
-    private static Damage? ReadEntry(FileStream stream, string path, long offset, long length, out TxnLogEntry? entry, out long next)
+    private static Damage? ReadEntry(
+        FileStream stream, string path, long offset, long length, out TxnLogEntry? entry, out byte[]? buffer, out long next)
     {
         entry = null;
+        buffer = null;
         next = offset;
         Span<byte> prefix = stackalloc byte[EntryPrefix];
         stream.Position = offset;
@@ -136,14 +138,14 @@ public sealed class TxnLogReader(string logDirectory, bool repairTornTails = fal
         {
             return new Damage(offset, $"entry of {bufferLength} bytes runs past the end of the file", AtEnd: false);
         }
-        var body = new byte[bufferLength + 1];
+        var body = new byte[bufferLength];
         stream.ReadExactly(body);
-        if (body[bufferLength] != EndOfRecord) return new Damage(offset, "end-of-record byte 0x42 missing", AtEnd: false);
-        var buffer = body.AsSpan(0, bufferLength);
-        if (Adler32.Compute(buffer) != checksum) return new Damage(offset, "checksum mismatch", AtEnd: false);
+        if (stream.ReadByte() != EndOfRecord) return new Damage(offset, "end-of-record byte 0x42 missing", AtEnd: false);
+        if (Adler32.Compute(body) != checksum) return new Damage(offset, "checksum mismatch", AtEnd: false);
         try
         {
-            entry = TxnLogEntry.Parse(buffer);
+            entry = TxnLogEntry.Parse(body);
+            buffer = body;
         }
         catch (JuteException e)
         {

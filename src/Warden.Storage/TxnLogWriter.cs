@@ -116,6 +116,19 @@ public sealed class TxnLogWriter : IDisposable
         CloseFile();
     }
 
+    /// <summary>
+    /// Removes every logged txn above <paramref name="zxid"/> (a learner's TRUNC) and keeps the writer usable:
+    /// pending txns are flushed first (those above the zxid are then cut with the rest), the current file is
+    /// closed, and the next txn starts a new file named by its zxid. Appends must then rise from the last txn kept.
+    /// </summary>
+    public TxnLogTruncationResult TruncateAfter(long zxid)
+    {
+        Roll();
+        var result = TxnLogTruncation.TruncateAfter(_directory, zxid);
+        if (LastZxid > zxid) LastZxid = result.LastKeptZxid;
+        return result;
+    }
+
     private TimeSpan Sync(FileStream file)
     {
         if (!_options.ForceSync)
