@@ -1,0 +1,339 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Warden.Consensus;
+using Warden.Consensus.Wire;
+
+namespace Warden.Server.Quorum.Transport;
+
+/// <summary>
+/// The election port, as Apache's QuorumCnxManager runs it: at most one link per peer, kept only when the dialler
+/// has the higher sid. A lower-sid dialler sends its handshake and hangs up; the acceptor then dials it back. Each
+/// peer has a one-message send slot (a newer notification displaces an unsent one) and remembers the last message
+/// sent, which a new link re-sends. Messages to oneself loop back without a socket.
+/// </summary>
+internal sealed class ElectionLinks : IAsyncDisposable
+{
+    private readonly QuorumTransportOptions _options;
+    private readonly ILogger _log;
+    private readonly Action<Envelope> _deliver;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Lock _gate = new();
+    private readonly Dictionary<ServerId, ElectionLink> _links = new();
+    private readonly Dictionary<ServerId, byte[]> _pending = new();
+    private readonly Dictionary<ServerId, byte[]> _lastSent = new();
+    private readonly HashSet<ServerId> _dialing = new();
+    private readonly ConcurrentDictionary<ServerId, (string Host, int Port)> _advertised = new();
+    private readonly ConcurrentDictionary<ServerId, string> _problems = new();
+
+    // Apache's receive queue holds 100 and drops the oldest; the loopback queue follows the same rule.
+    private readonly Channel<Notification> _loopback = System.Threading.Channels.Channel.CreateBounded<Notification>(new BoundedChannelOptions(100)
+    {
+        FullMode = BoundedChannelFullMode.DropOldest,
+        SingleReader = true,
+    });
+    private readonly byte[] _hello;
+    private Socket? _listener;
+    private Task? _acceptLoop;
+    private Task? _loopbackLoop;
+    private long _nextObserverId;
+
+    public ElectionLinks(QuorumTransportOptions options, ILogger log, Action<Envelope> deliver)
+    {
+        _options = options;
+        _log = log;
+        _deliver = deliver;
+        _hello = ElectionHandshake.Encode(options.Self, options.SelfAddress.ElectionAddressText);
+    }
+
+    public IPEndPoint? LocalEndPoint => _listener?.LocalEndPoint as IPEndPoint;
+
+    public IReadOnlyDictionary<ServerId, string> Problems => new Dictionary<ServerId, string>(_problems);
+
+    public void Start()
+    {
+        var self = _options.SelfAddress;
+        _listener = HostPort.Listen(HostPort.BindEndpoint(self.Host, self.ElectionPort, _options.ListenOnAllIPs), "election");
+        _acceptLoop = AcceptLoopAsync(_listener);
+        _loopbackLoop = LoopbackLoopAsync();
+    }
+
+    /// <summary>Queues a notification for a peer, displacing an unsent one, and dials if there is no link. Never blocks.</summary>
+    public void Send(ServerId to, Notification notification)
+    {
+        if (to == _options.Self)
+        {
+            _loopback.Writer.TryWrite(notification);
+            return;
+        }
+        var bytes = notification.Encode();
+        ElectionLink? link;
+        lock (_gate)
+        {
+            _pending[to] = bytes;
+            _links.TryGetValue(to, out link);
+        }
+        if (link is not null) link.Wake();
+        else Dial(to);
+    }
+
+    /// <summary>Dials every configured peer that has no link (Apache's connectAll).</summary>
+    public void ConnectAll()
+    {
+        foreach (var peer in _options.Peers)
+        {
+            if (peer.Id != _options.Self) Dial(peer.Id);
+        }
+    }
+
+    internal byte[]? TakePending(ServerId peer)
+    {
+        lock (_gate)
+        {
+            return _pending.Remove(peer, out var message) ? message : null;
+        }
+    }
+
+    internal byte[]? LastSent(ServerId peer)
+    {
+        lock (_gate)
+        {
+            return _lastSent.GetValueOrDefault(peer);
+        }
+    }
+
+    internal void RecordSent(ServerId peer, byte[] message)
+    {
+        lock (_gate) _lastSent[peer] = message;
+    }
+
+    internal void OnNotification(ServerId from, Notification notification) =>
+        Deliver(new Envelope(from, _options.Self, Warden.Consensus.Channel.Election, new ElectionMessage(notification)));
+
+    internal void OnLinkClosed(ElectionLink link)
+    {
+        lock (_gate)
+        {
+            if (_links.TryGetValue(link.Peer, out var current) && current == link) _links.Remove(link.Peer);
+        }
+    }
+
+    private void Deliver(Envelope envelope)
+    {
+        try
+        {
+            _deliver(envelope);
+        }
+        catch (Exception e)
+        {
+            _log.LogError(e, "The handler of a notification from {Peer} failed", envelope.From);
+        }
+    }
+
+    private async Task LoopbackLoopAsync()
+    {
+        try
+        {
+            await foreach (var notification in _loopback.Reader.ReadAllAsync(_stopping.Token).ConfigureAwait(false))
+            {
+                OnNotification(_options.Self, notification);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task AcceptLoopAsync(Socket listener)
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = await listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException e)
+            {
+                _log.LogWarning("Accepting an election connection failed: {Reason}", e.Message);
+                continue;
+            }
+            socket.NoDelay = true;
+            _ = HandleAcceptedAsync(socket);
+        }
+    }
+
+    private async Task HandleAcceptedAsync(Socket socket)
+    {
+        var remote = socket.RemoteEndPoint?.ToString() ?? "unknown";
+        ElectionHello hello;
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+            // The handshake must arrive within tickTime*syncLimit, as Apache's SO_TIMEOUT on a fresh socket.
+            timeout.CancelAfter(_options.SyncLimitMs);
+            using var stream = new NetworkStream(socket, ownsSocket: false);
+            hello = await ElectionHandshake.ReadAsync(stream, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is ElectionHandshakeException or IOException or SocketException or EndOfStreamException
+                                      or OperationCanceledException or ObjectDisposedException)
+        {
+            var reason = e is OperationCanceledException ? $"no handshake within {_options.SyncLimitMs} ms" : e.Message;
+            if (!_stopping.IsCancellationRequested)
+            {
+                _log.LogWarning("Closing election connection from {Remote}: {Reason}", remote, reason);
+            }
+            socket.Dispose();
+            return;
+        }
+        var sid = hello.Sid;
+        if (sid.Value == ElectionHandshake.ObserverId)
+        {
+            // Apache gives a dialler that does not know its sid a temporary negative one.
+            sid = new ServerId(Interlocked.Decrement(ref _nextObserverId));
+        }
+        if (hello.Addresses.Count > 0) _advertised[sid] = hello.Addresses[0];
+        if (sid == _options.Self)
+        {
+            _log.LogWarning("Closing an election connection from {Remote} that claims this server's own id {Sid}", remote, sid);
+            socket.Dispose();
+            return;
+        }
+        if (_options.Find(sid) is null)
+        {
+            _log.LogInformation("Election connection from {Sid} at {Remote}, which is not in this server's configuration", sid, remote);
+        }
+        if (sid.Value < _options.Self.Value)
+        {
+            // Only a higher-sid dialler keeps its connection: drop this one and any old link, and dial back.
+            socket.Dispose();
+            ElectionLink? old;
+            lock (_gate) _links.Remove(sid, out old);
+            old?.Close();
+            Dial(sid);
+            return;
+        }
+        Register(sid, socket);
+    }
+
+    private void Register(ServerId sid, Socket socket)
+    {
+        var link = new ElectionLink(this, sid, socket, _log);
+        ElectionLink? old;
+        lock (_gate)
+        {
+            if (_stopping.IsCancellationRequested)
+            {
+                socket.Dispose();
+                return;
+            }
+            _links.Remove(sid, out old);
+            _links[sid] = link;
+        }
+        old?.Close();
+        _problems.TryRemove(sid, out _);
+        _log.LogDebug("Election link with {Sid} is up", sid);
+        link.Start();
+    }
+
+    private void Dial(ServerId sid)
+    {
+        lock (_gate)
+        {
+            if (_stopping.IsCancellationRequested || _links.ContainsKey(sid) || !_dialing.Add(sid)) return;
+        }
+        _ = DialAsync(sid);
+    }
+
+    private async Task DialAsync(ServerId sid)
+    {
+        string where = "?";
+        Socket? socket = null;
+        try
+        {
+            var configured = _options.Find(sid);
+            (string Host, int Port) target;
+            if (configured is not null) target = (configured.Host, configured.ElectionPort);
+            else if (!_advertised.TryGetValue(sid, out target))
+            {
+                _problems[sid] = "no election address is known for it (not in the configuration and it never dialled in)";
+                return;
+            }
+            where = HostPort.Format(target.Host, target.Port);
+            var address = IPAddress.TryParse(target.Host, out var literal)
+                ? literal
+                : (await Dns.GetHostAddressesAsync(target.Host, _stopping.Token).ConfigureAwait(false)).First();
+            socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token))
+            {
+                timeout.CancelAfter(_options.ConnectTimeoutMs);
+                try
+                {
+                    await socket.ConnectAsync(new IPEndPoint(address, target.Port), timeout.Token).ConfigureAwait(false);
+                    await socket.SendAsync(_hello, SocketFlags.None, timeout.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!_stopping.IsCancellationRequested)
+                {
+                    _problems[sid] = $"timed out after {_options.ConnectTimeoutMs} ms connecting to {where}";
+                    return;
+                }
+            }
+            if (sid.Value > _options.Self.Value)
+            {
+                // The higher sid keeps only connections it dialled itself: hang up and wait for it to dial back.
+                lock (_gate)
+                {
+                    if (!_links.ContainsKey(sid))
+                    {
+                        _problems[sid] = $"reached {where} but it has not dialled back yet (a higher id dials back; " +
+                                         "if this stays, check that its configuration lists this server's election address)";
+                    }
+                }
+                return;
+            }
+            Register(sid, socket);
+            socket = null;
+        }
+        catch (SocketException e)
+        {
+            _problems[sid] = e.SocketErrorCode switch
+            {
+                SocketError.ConnectionRefused => $"connection refused at {where} (is it running?)",
+                SocketError.HostNotFound or SocketError.NoData => $"cannot resolve {where}",
+                SocketError.TimedOut => $"timed out connecting to {where}",
+                _ => $"cannot connect to {where}: {e.Message}",
+            };
+        }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or IOException or InvalidOperationException)
+        {
+            if (!_stopping.IsCancellationRequested) _problems[sid] = $"cannot connect to {where}: {e.Message}";
+        }
+        finally
+        {
+            socket?.Dispose();
+            lock (_gate) _dialing.Remove(sid);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        List<ElectionLink> links;
+        lock (_gate)
+        {
+            _stopping.Cancel();
+            links = _links.Values.ToList();
+            _links.Clear();
+        }
+        _listener?.Dispose();
+        foreach (var link in links) link.Close();
+        _loopback.Writer.TryComplete();
+        if (_acceptLoop is not null) await _acceptLoop.ConfigureAwait(false);
+        if (_loopbackLoop is not null) await _loopbackLoop.ConfigureAwait(false);
+    }
+}
