@@ -46,19 +46,3 @@ public sealed record Txn(Zxid Zxid, byte[] Data)
 {
     public override string ToString() => $"txn {Zxid} ({Data.Length} bytes)";
 }
-
-/// <summary>
-/// Thrown when the core finds its own state broken: a zxid that does not rise, a commit past the log, an epoch
-/// below the accepted one. It means a bug or corrupted storage, never bad input from a peer, and the host must
-/// stop this server rather than carry on with a history it cannot trust.
-/// </summary>
-public sealed class InvariantViolationException(string message) : Exception(message);
-
-/// <summary>Checks that hold in every build, Release included.</summary>
-public static class Invariant
-{
-    public static void Require(bool condition, string message)
-    {
-        if (!condition) throw new InvariantViolationException(message);
-    }
-}

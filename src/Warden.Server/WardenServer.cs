@@ -36,8 +36,8 @@ public sealed class WardenServer : IAsyncDisposable
         if (replicator is null && tree is null && settings.Ensemble is not null)
         {
             // An ensemble member: the quorum peer is the replicator, and nobody is served until a leader is found.
-            var storage = Quorum.EnsembleStorage.Open(settings, log);
-            _quorum = new Quorum.QuorumPeerHost(settings, storage, log, _time);
+            var storage = Warden.Server.Quorum.EnsembleStorage.Open(settings, log);
+            _quorum = new Warden.Server.Quorum.QuorumPeerHost(settings, storage, log, _time);
             _quorum.Failed.ContinueWith(t => _failed.TrySetResult(t.Result), TaskScheduler.Default);
             Core = new ServerCore(settings, _quorum, _time, log, storage.Loaded.Tree, ServingMode.NotServing);
             Core.RestoreSessions(storage.Loaded.SessionTimeoutsMs);

@@ -1,3 +1,4 @@
+using Warden.Protocol;
 using Warden.Data;
 using Warden.Storage;
 

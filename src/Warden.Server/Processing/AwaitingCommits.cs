@@ -1,4 +1,4 @@
-using Warden.Data;
+using Warden.Protocol;
 
 namespace Warden.Server.Processing;
 

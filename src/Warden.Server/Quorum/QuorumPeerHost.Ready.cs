@@ -11,10 +11,15 @@ namespace Warden.Server.Quorum;
 public sealed partial class QuorumPeerHost : IStateMachineSnapshots
 {
     private long _lastTroubleLogTick;
+    private RoleChange _connectionsRole = new(PeerState.Looking, null, 0, false);
     private long _ticks;
 
     private void Carry(Ready ready)
     {
+        // 0. Connections follow the role first: a learner that changed leader (or left and came back to the same one)
+        // must dial anew before its FOLLOWERINFO goes out, and a new leader must listen before learners dial it.
+        foreach (var change in ready.RoleChanges) ChangeConnections(change);
+
         // 1. What may leave before anything is durable.
         foreach (var envelope in ready.SendNow) _transport.Send(envelope);
 
@@ -69,7 +74,8 @@ public sealed partial class QuorumPeerHost : IStateMachineSnapshots
         foreach (var (from, packet) in ready.FromLearners) OnLearnerPacket(from, packet);
         foreach (var packet in ready.FromLeader) OnLeaderPacket(packet);
 
-        // 5. Done.
+        // 5. Done; the request loop learns of the new role after the commits that came before it.
+        if (ready.RoleChanged) NoteServing(ready.RoleChanges[^1]);
         _peer.Advance(ready);
     }
 
@@ -140,38 +146,39 @@ public sealed partial class QuorumPeerHost : IStateMachineSnapshots
         }
     }
 
-    /// <summary>
-    /// Acts on a change of role: only a leader listens on the quorum port; a learner that leaves its leader closes
-    /// the connection; the request loop serves clients only as an established leader or a synchronised learner.
-    /// </summary>
-    private void NoteRoleChange()
+    /// <summary>Only a leader listens on the quorum port; a learner that leaves its leader closes the connection.</summary>
+    private void ChangeConnections(RoleChange change)
     {
-        var state = _peer.State;
-        var leader = _peer.Leader;
-        bool serving = _peer.IsServing;
-        var before = _role;
-        if (before.State == state && before.Leader == leader && before.Serving == serving) return;
-
-        if (before.State == PeerState.Leading && state != PeerState.Leading) _transport.StopLeading();
-        if (before.State is PeerState.Following or PeerState.Observing && (state != before.State || leader != before.Leader))
+        var before = _connectionsRole;
+        if (before.State == PeerState.Leading && change.State != PeerState.Leading) _transport.StopLeading();
+        if (before.State is PeerState.Following or PeerState.Observing && (change.State != before.State || change.Leader != before.Leader))
         {
             _transport.CloseLeaderConnection();
         }
-        if (state == PeerState.Leading && before.State != PeerState.Leading) _transport.StartLeading();
+        if (change.State == PeerState.Leading && before.State != PeerState.Leading) _transport.StartLeading();
+        _connectionsRole = change;
+    }
 
-        var mode = !serving ? ServingMode.NotServing : state switch
+    /// <summary>The request loop serves clients only as an established leader or a synchronised learner.</summary>
+    private void NoteServing(RoleChange change)
+    {
+        var before = _role;
+        var mode = !change.Serving ? ServingMode.NotServing : change.State switch
         {
             PeerState.Leading => ServingMode.Leader,
             PeerState.Following => ServingMode.Follower,
             PeerState.Observing => ServingMode.Observer,
             _ => ServingMode.NotServing,
         };
-        if (serving != before.Serving || (serving && state != before.State)) _core!.Post(new ModeWork(mode, _peer.CurrentEpoch));
-        Volatile.Write(ref _role, new RoleView(state, leader, serving, _peer.CurrentEpoch));
-        LogRole(state, leader, serving);
+        if (change.Serving != before.Serving || (change.Serving && change.State != before.State) || change.Leader != before.Leader)
+        {
+            _core!.Post(new ModeWork(mode, change.Epoch));
+            LogRole(change.State, change.Leader, change.Serving, change.Epoch);
+        }
+        Volatile.Write(ref _role, new RoleView(change.State, change.Leader, change.Serving, change.Epoch));
     }
 
-    private void LogRole(PeerState state, ServerId? leader, bool serving)
+    private void LogRole(PeerState state, ServerId? leader, bool serving, int epoch)
     {
         if (!serving)
         {
@@ -182,13 +189,13 @@ public sealed partial class QuorumPeerHost : IStateMachineSnapshots
         {
             var learners = string.Join(", ", _ensemble.Members.Where(m => m.Id != _ensemble.MyId).Select(m => m.Id));
             _log.LogInformation("Leading epoch {Epoch} with servers {Learners}; serving clients on {Endpoint}",
-                _peer.CurrentEpoch, learners, _settings.ClientEndpoint);
+                epoch, learners, _settings.ClientEndpoint);
             return;
         }
         var member = _ensemble.Members.FirstOrDefault(m => m.Id == leader?.Value);
         _log.LogInformation("{Role} {Leader} at {Host}:{Port} in epoch {Epoch}; serving clients on {Endpoint}",
             state == PeerState.Observing ? "Observing" : "Following", leader?.Value, member?.Host, member?.QuorumPort,
-            _peer.CurrentEpoch, _settings.ClientEndpoint);
+            epoch, _settings.ClientEndpoint);
     }
 
     /// <summary>

@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Warden.Consensus;
 using Warden.Consensus.Wire;
@@ -25,7 +24,7 @@ public sealed partial class QuorumPeerHost : IReplicator, ILeaderLink
     /// <summary>The core is ticked twice per tickTime, so the leader PINGs every tickTime/2 as Apache's does.</summary>
     public const int TicksPerTickTime = 2;
 
-    private readonly Channel<object> _inbox = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly System.Threading.Channels.Channel<object> _inbox = System.Threading.Channels.Channel.CreateUnbounded<object>(new System.Threading.Channels.UnboundedChannelOptions { SingleReader = true });
     private readonly EnsembleSettings _ensemble;
     private readonly ServerSettings _settings;
     private readonly ZabPeer _peer;
@@ -139,14 +138,13 @@ public sealed partial class QuorumPeerHost : IReplicator, ILeaderLink
                 {
                     Handle(item);
                     while (_peer.HasReady) Carry(_peer.TakeReady());
-                    NoteRoleChange();
                 }
             }
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
         {
         }
-        catch (Exception e) when (e is InvariantViolationException or Warden.Data.InvariantViolationException)
+        catch (InvariantViolationException e)
         {
             _log.LogCritical("Stopping: {Reason}", e.Message);
             _failed.TrySetResult(e);
