@@ -56,6 +56,12 @@ public static class ServerCommand
         {
             await server.StartAsync();
         }
+        catch (InvalidOperationException e) when (e.InnerException is SocketException)
+        {
+            // The election port (or another ensemble port) is taken; the message names it and the fix.
+            Console.Error.WriteLine($"warden: {e.Message}");
+            return 1;
+        }
         catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
         {
             Console.Error.WriteLine($"warden: {await PortInUse.DescribeAsync(settings.ClientEndpoint)}");

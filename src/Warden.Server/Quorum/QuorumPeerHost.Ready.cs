@@ -155,7 +155,17 @@ public sealed partial class QuorumPeerHost : IStateMachineSnapshots
         {
             _transport.CloseLeaderConnection();
         }
-        if (change.State == PeerState.Leading && before.State != PeerState.Leading) _transport.StartLeading();
+        if (change.State == PeerState.Leading && before.State != PeerState.Leading)
+        {
+            try
+            {
+                _transport.StartLeading();
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new QuorumPortException(e.Message, e);
+            }
+        }
         _connectionsRole = change;
     }
 

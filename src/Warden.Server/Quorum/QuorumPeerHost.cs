@@ -154,6 +154,10 @@ public sealed partial class QuorumPeerHost : IReplicator, ILeaderLink
             _log.LogCritical("Cannot write this server's data: {Reason}; stopping (nothing unwritten was acknowledged)", e.Message);
             _failed.TrySetResult(e);
         }
+        catch (QuorumPortException e)
+        {
+            _failed.TrySetResult(e);
+        }
     }
 
     private void Handle(object item)
@@ -237,6 +241,9 @@ public sealed partial class QuorumPeerHost : IReplicator, ILeaderLink
         public static readonly Tick Instance = new();
     }
 }
+
+/// <summary>This server was elected but cannot listen on its quorum port; it cannot lead, so it stops and says why.</summary>
+public sealed class QuorumPortException(string message, Exception inner) : Exception(message, inner);
 
 /// <summary>What a peer is doing, as others see it: its state, its leader, and whether it serves clients.</summary>
 public sealed record RoleView(PeerState State, ServerId? Leader, bool Serving, int Epoch = 0, long LastZxid = 0,
