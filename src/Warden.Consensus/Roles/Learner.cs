@@ -102,6 +102,7 @@ internal abstract class Learner(PeerContext context, ServerId leader) : Role(con
             case PacketType.NewLeader when Phase == SyncPhase.Syncing && _syncOpened: OnNewLeader(packet); return;
             case PacketType.UpToDate when Phase == SyncPhase.AwaitingUpToDate: OnUpToDate(); return;
             case PacketType.Proposal when Phase == SyncPhase.Syncing && _syncOpened:
+                if (packet.Zxid <= _keptThrough) return;
                 if (LogTxn(packet)) _proposedDuringSync.Add(packet.Zxid);
                 return;
             case PacketType.Commit when syncing && _syncOpened: NoteCommitDuringSync(packet.Zxid); return;
@@ -202,8 +203,22 @@ internal abstract class Learner(PeerContext context, ServerId leader) : Role(con
             Context.ProtocolError("SNAP arrived without a snapshot");
             return;
         }
-        Context.InstallSnapshot(message.Packet.Zxid, message.Snapshot);
+        var zxid = message.Packet.Zxid;
+        if (zxid < Context.Log.Committed)
+        {
+            // Only a leader of ours that is not established yet sends this: it has applied only what it knows committed,
+            // while Apache's leader has applied its whole log. Its history holds everything committed, so ours up to
+            // our commit point is the same; keep that (going back would drop committed txns from this disk until the
+            // PROPOSALs after the snapshot are logged again), drop the rest, and skip the PROPOSALs we already hold.
+            if (Context.Log.LastZxid > Context.Log.Committed) Context.TruncateLog(Context.Log.Committed);
+            _keptThrough = Context.Log.Committed;
+            return;
+        }
+        Context.InstallSnapshot(zxid, message.Snapshot);
     }
+
+    /// <summary>After a SNAP older than our commit point: the txns up to here are kept, and their PROPOSALs skipped.</summary>
+    private Zxid _keptThrough;
 
     protected bool LogTxn(QuorumPacket packet)
     {
