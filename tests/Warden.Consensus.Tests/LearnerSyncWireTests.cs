@@ -138,4 +138,54 @@ public sealed class LearnerSyncWireTests
         // An observer acks NEWLEADER and UPTODATE, never a txn.
         Assert.Equal([(PacketType.Ack, Epoch2), (PacketType.Ack, Epoch2)], SentTo(batches, S1).Select(p => (p.Type, p.Zxid)));
     }
+
+    [Fact]
+    public void Snap_below_our_commit_point_keeps_our_committed_prefix_and_skips_the_proposals_we_hold()
+    {
+        // Committed through (1,2) (learned from an earlier leader); (1,3) is an uncommitted tail of epoch 1.
+        var recovered = new RecoveredState(1, 1, Zxid.Zero, [T(1, 1), T(1, 2), T(1, 3)]);
+        var follower = FollowerOfS1(recovered);
+        FromLeader(follower, new QuorumPacket(PacketType.LeaderInfo, Zxid.From(1, 0), QuorumPacket.IntPayload(QuorumPacket.ProtocolVersion)));
+        TakeAll(follower);
+        FromLeader(follower, Packet(PacketType.Diff, Zxid.From(1, 2)));
+        FromLeader(follower, new QuorumPacket(PacketType.NewLeader, Zxid.From(1, 0), Config));
+        FromLeader(follower, new QuorumPacket(PacketType.UpToDate, new Zxid(-1)));
+        TakeAll(follower);
+        Assert.Equal(Zxid.From(1, 2), follower.CommittedZxid);
+        follower.OnDisconnected(S1);
+        Assert.Equal(PeerState.Looking, follower.State);
+
+        // A new leader of epoch 2 that is not established yet has applied nothing and sends SNAP at zero.
+        var again = FollowerOfS1Again(follower);
+        FromLeader(again, new QuorumPacket(PacketType.LeaderInfo, Epoch2, QuorumPacket.IntPayload(QuorumPacket.ProtocolVersion)));
+        TakeAll(again);
+        FromLeader(again, Packet(PacketType.Snap, Zxid.Zero), snapshot: [1]);
+        FromLeader(again, Packet(PacketType.Proposal, Zxid.From(1, 1), T(1, 1).Data));
+        FromLeader(again, Packet(PacketType.Commit, Zxid.From(1, 1)));
+        FromLeader(again, Packet(PacketType.Proposal, Zxid.From(1, 2), T(1, 2).Data));
+        FromLeader(again, Packet(PacketType.Commit, Zxid.From(1, 2)));
+        FromLeader(again, Packet(PacketType.Proposal, Zxid.From(2, 1), T(2, 1).Data));
+        FromLeader(again, Packet(PacketType.Commit, Zxid.From(2, 1)));
+        FromLeader(again, new QuorumPacket(PacketType.NewLeader, Epoch2, Config));
+        var batches = TakeAll(again);
+        Assert.Equal(0, again.ProtocolErrors);
+        var persist = batches.SelectMany(r => r.Persist).ToList();
+        Assert.DoesNotContain(persist, op => op is SaveSnapshot);
+        Assert.Contains(persist, op => op is TruncateLog { LastKept: var kept } && kept == Zxid.From(1, 2));
+        Assert.Equal([Zxid.From(2, 1)], persist.OfType<AppendTxn>().Select(a => a.Txn.Zxid));
+        Assert.Equal([T(1, 1).Zxid, T(1, 2).Zxid, T(2, 1).Zxid], again.LoggedTxns.Select(t => t.Zxid));
+        FromLeader(again, new QuorumPacket(PacketType.UpToDate, new Zxid(-1)));
+        Assert.Equal([Zxid.From(2, 1)], Applied(TakeAll(again)));
+    }
+
+    /// <summary>The same peer, looking again, told once more that S1 leads.</summary>
+    private static ZabPeer FollowerOfS1Again(ZabPeer peer)
+    {
+        TakeAll(peer);
+        peer.Step(Election(S1, S2, new Notification(PeerState.Leading, S1, Zxid.Zero, 5, 1, 2, Config)));
+        peer.Step(Election(S3, S2, new Notification(PeerState.Following, S1, Zxid.Zero, 5, 1, 2, Config)));
+        Assert.Equal(PeerState.Following, peer.State);
+        TakeAll(peer);
+        return peer;
+    }
 }
