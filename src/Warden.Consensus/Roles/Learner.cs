@@ -40,6 +40,12 @@ internal abstract class Learner(PeerContext context, ServerId leader) : Role(con
     /// </summary>
     private Zxid _committedDuringSync;
 
+    /// <summary>The zxid of DIFF: the leader's last committed zxid, or ours when we were there already.</summary>
+    private Zxid _diffCommitted;
+
+    /// <summary>After a SNAP older than our commit point: the txns up to here are kept, and their PROPOSALs skipped.</summary>
+    private Zxid _keptThrough;
+
     /// <summary>The proposals logged before NEWLEADER, which a follower acks one by one after UPTODATE.</summary>
     private readonly List<Zxid> _proposedDuringSync = [];
 
@@ -153,8 +159,6 @@ internal abstract class Learner(PeerContext context, ServerId leader) : Role(con
         _diffCommitted = packet.Zxid;
     }
 
-    private Zxid _diffCommitted;
-
     /// <summary>Handles packets particular to the learner kind; returns false when the packet is not allowed.</summary>
     protected abstract bool OnBroadcastPacket(QuorumPacket packet);
 
@@ -217,9 +221,6 @@ internal abstract class Learner(PeerContext context, ServerId leader) : Role(con
         Context.InstallSnapshot(zxid, message.Snapshot);
     }
 
-    /// <summary>After a SNAP older than our commit point: the txns up to here are kept, and their PROPOSALs skipped.</summary>
-    private Zxid _keptThrough;
-
     protected bool LogTxn(QuorumPacket packet)
     {
         if (packet.Zxid <= Context.Log.LastZxid || packet.Zxid.Counter == 0)
@@ -276,7 +277,8 @@ internal abstract class Learner(PeerContext context, ServerId leader) : Role(con
         {
             foreach (var zxid in _proposedDuringSync)
             {
-                if (zxid > Context.Log.Committed) Send(new QuorumPacket(PacketType.Ack, zxid));
+                // An ack promises the txn is on disk; a host may deliver UPTODATE before it reports the batch durable.
+                if (zxid > Context.Log.Committed) Send(new QuorumPacket(PacketType.Ack, zxid), afterPersist: zxid > Context.DurableZxid);
             }
         }
         _proposedDuringSync.Clear();
