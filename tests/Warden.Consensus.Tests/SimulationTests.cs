@@ -42,6 +42,29 @@ public sealed class SimulationTests(ITestOutputHelper output)
         output.WriteLine($"{runs} seeds, {commits} commits");
     }
 
+    /// <summary>
+    /// The same runs with broken connections reported to both ends (as a host's failed socket read reports them) and
+    /// learners forwarding client syncs; each SYNC must follow the commits of what its leader had proposed.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(SeedBatches))]
+    public void Random_runs_with_reported_disconnects_and_syncs_keep_safety_and_recover(ulong first, int seeds, int batch, int batches)
+    {
+        int runs = 0, syncs = 0;
+        for (ulong seed = first + (ulong)batch; seed < first + (ulong)seeds; seed += (ulong)batches)
+        {
+            var config = SimConfig.FromSeed(seed) with { ReportDisconnects = true, SyncRequestsPerTick = 0.3 };
+            var simulator = new Simulator(seed, config);
+            var result = simulator.Run();
+            Assert.True(result.Committed > 0, $"seed {seed} committed nothing");
+            Assert.True(result.ProtocolErrors == 0, $"seed {seed} saw {result.ProtocolErrors} protocol errors, first {result.FirstProtocolError}");
+            runs++;
+            syncs += simulator.SyncsAnswered;
+        }
+        output.WriteLine($"{runs} seeds, {syncs} syncs answered");
+        Assert.True(syncs > runs, $"only {syncs} syncs were answered in {runs} runs");
+    }
+
     [Fact]
     public void ReplaySeed()
     {

@@ -40,6 +40,12 @@ internal abstract class Learner(PeerContext context, ServerId leader) : Role(con
     /// </summary>
     private Zxid _committedDuringSync;
 
+    /// <summary>The zxid of DIFF: the leader's last committed zxid, or ours when we were there already.</summary>
+    private Zxid _diffCommitted;
+
+    /// <summary>After a SNAP older than our commit point: the txns up to here are kept, and their PROPOSALs skipped.</summary>
+    private Zxid _keptThrough;
+
     /// <summary>The proposals logged before NEWLEADER, which a follower acks one by one after UPTODATE.</summary>
     private readonly List<Zxid> _proposedDuringSync = [];
 
@@ -102,6 +108,7 @@ internal abstract class Learner(PeerContext context, ServerId leader) : Role(con
             case PacketType.NewLeader when Phase == SyncPhase.Syncing && _syncOpened: OnNewLeader(packet); return;
             case PacketType.UpToDate when Phase == SyncPhase.AwaitingUpToDate: OnUpToDate(); return;
             case PacketType.Proposal when Phase == SyncPhase.Syncing && _syncOpened:
+                if (packet.Zxid <= _keptThrough) return;
                 if (LogTxn(packet)) _proposedDuringSync.Add(packet.Zxid);
                 return;
             case PacketType.Commit when syncing && _syncOpened: NoteCommitDuringSync(packet.Zxid); return;
@@ -152,8 +159,6 @@ internal abstract class Learner(PeerContext context, ServerId leader) : Role(con
         _diffCommitted = packet.Zxid;
     }
 
-    private Zxid _diffCommitted;
-
     /// <summary>Handles packets particular to the learner kind; returns false when the packet is not allowed.</summary>
     protected abstract bool OnBroadcastPacket(QuorumPacket packet);
 
@@ -202,7 +207,18 @@ internal abstract class Learner(PeerContext context, ServerId leader) : Role(con
             Context.ProtocolError("SNAP arrived without a snapshot");
             return;
         }
-        Context.InstallSnapshot(message.Packet.Zxid, message.Snapshot);
+        var zxid = message.Packet.Zxid;
+        if (zxid < Context.Log.Committed)
+        {
+            // Only a leader of ours that is not established yet sends this: it has applied only what it knows committed,
+            // while Apache's leader has applied its whole log. Its history holds everything committed, so ours up to
+            // our commit point is the same; keep that (going back would drop committed txns from this disk until the
+            // PROPOSALs after the snapshot are logged again), drop the rest, and skip the PROPOSALs we already hold.
+            if (Context.Log.LastZxid > Context.Log.Committed) Context.TruncateLog(Context.Log.Committed);
+            _keptThrough = Context.Log.Committed;
+            return;
+        }
+        Context.InstallSnapshot(zxid, message.Snapshot);
     }
 
     protected bool LogTxn(QuorumPacket packet)
@@ -261,7 +277,8 @@ internal abstract class Learner(PeerContext context, ServerId leader) : Role(con
         {
             foreach (var zxid in _proposedDuringSync)
             {
-                if (zxid > Context.Log.Committed) Send(new QuorumPacket(PacketType.Ack, zxid));
+                // An ack promises the txn is on disk; a host may deliver UPTODATE before it reports the batch durable.
+                if (zxid > Context.Log.Committed) Send(new QuorumPacket(PacketType.Ack, zxid), afterPersist: zxid > Context.DurableZxid);
             }
         }
         _proposedDuringSync.Clear();

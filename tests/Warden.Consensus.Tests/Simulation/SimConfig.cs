@@ -32,6 +32,15 @@ public sealed record SimConfig
 
     public double ProposePerTick { get; init; } = 0.5;
 
+    /// <summary>
+    /// Tells both ends when a quorum connection breaks (a reset, a partition, a crash), as a host whose socket read
+    /// fails calls <see cref="ZabPeer.OnDisconnected"/>; otherwise they find out by silence.
+    /// </summary>
+    public bool ReportDisconnects { get; init; }
+
+    /// <summary>Chance per tick that a serving learner forwards a client sync to its leader.</summary>
+    public double SyncRequestsPerTick { get; init; }
+
     /// <summary>Planted bug: the host sends the messages that promise durability (acks) and syncs only later.</summary>
     public bool HostSkipsSync { get; init; }
 

@@ -25,6 +25,9 @@ public sealed class SimNetwork(SimRandom random)
     private long _nextConnection = 1;
 
     public NetworkFaults Faults { get; set; } = NetworkFaults.None;
+
+    /// <summary>Called with (learner, leader) whenever a live quorum connection between them breaks.</summary>
+    public Action<ServerId, ServerId>? ConnectionBroken { get; set; }
     public long Now { get; set; }
     public int Pending => _queue.Count;
 
@@ -49,7 +52,7 @@ public sealed class SimNetwork(SimRandom random)
     {
         foreach (var ((learner, leader), link) in _links)
         {
-            if (learner == server || leader == server) link.LearnerConnection = link.LeaderConnection = 0;
+            if (learner == server || leader == server) Break(learner, leader, link);
         }
     }
 
@@ -58,8 +61,15 @@ public sealed class SimNetwork(SimRandom random)
     {
         foreach (var key in new[] { (a, b), (b, a) })
         {
-            if (_links.TryGetValue(key, out var link)) link.LearnerConnection = link.LeaderConnection = 0;
+            if (_links.TryGetValue(key, out var link)) Break(key.Item1, key.Item2, link);
         }
+    }
+
+    private void Break(ServerId learner, ServerId leader, Link link)
+    {
+        bool wasLive = link.LearnerConnection != 0 || link.LeaderConnection != 0;
+        link.LearnerConnection = link.LeaderConnection = 0;
+        if (wasLive) ConnectionBroken?.Invoke(learner, leader);
     }
 
     public void Send(Envelope envelope)
@@ -80,7 +90,7 @@ public sealed class SimNetwork(SimRandom random)
         if (connection == 0) return;
         if (IsBlocked(envelope.From, envelope.To) || random.Chance(Faults.BreakConnection))
         {
-            link.LearnerConnection = link.LeaderConnection = 0;
+            Break(key.Item1, key.Item2, link);
             return;
         }
         // In order within a connection: never before the previous packet (ties keep send order by sequence), but

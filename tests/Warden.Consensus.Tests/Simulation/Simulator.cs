@@ -21,12 +21,21 @@ public sealed class Simulator
     private int _nextValue;
     private ulong _trace = Fnv.Offset;
 
+    /// <summary>Draws for sync requests only, so that turning them on leaves every other draw of a seed as it was.</summary>
+    private readonly SimRandom _syncRandom;
+    private readonly List<(ServerId Learner, ServerId Leader)> _brokenConnections = [];
+
+    /// <summary>For each (learner, leader, epoch), the leader's last proposed zxid at each sync it accepted, in order.</summary>
+    private readonly Dictionary<(ServerId Learner, ServerId Leader, int Epoch), Queue<Zxid>> _syncsAwaited = [];
+
     public Simulator(ulong seed, SimConfig config)
     {
         Seed = seed;
         Config = config;
         _random = new SimRandom(seed);
         Network = new SimNetwork(_random) { Faults = config.Faults };
+        _syncRandom = new SimRandom(seed ^ 0x5A1CUL);
+        if (config.ReportDisconnects) Network.ConnectionBroken = (learner, leader) => _brokenConnections.Add((learner, leader));
         var voters = Enumerable.Range(1, config.Voters).Select(i => new ServerId(i)).ToList();
         var observers = Enumerable.Range(config.Voters + 1, config.Observers).Select(i => new ServerId(i)).ToList();
         Checker = new SafetyChecker(voters.Count / 2 + 1);
@@ -57,6 +66,9 @@ public sealed class Simulator
     public long Messages { get; private set; }
     public int Crashes { get; private set; }
     public ulong TraceHash => _trace;
+
+    /// <summary>SYNCs learners received, each checked to follow every txn its leader had proposed when it accepted the sync.</summary>
+    public int SyncsAnswered { get; private set; }
 
     /// <summary>Each protocol error a core reported, with when and where, for failure messages.</summary>
     public List<string> ProtocolErrorLog { get; } = [];
@@ -163,18 +175,91 @@ public sealed class Simulator
     public void RunTick()
     {
         long end = (Ticks + 1) * SimNetwork.UnitsPerTick;
-        while (Network.NextDue(end) is { } envelope) Deliver(envelope);
+        ReportDisconnects();
+        while (Network.NextDue(end) is { } envelope)
+        {
+            Deliver(envelope);
+            ReportDisconnects();
+        }
         Network.Now = end;
         Ticks++;
         Mix(Ticks);
         if (_faultsOn) InjectFaults();
         if (_proposing) ProposeSome();
+        if (_proposing && _syncRandom.Chance(Config.SyncRequestsPerTick)) RequestSync();
         foreach (var node in Nodes.Where(n => n.IsUp))
         {
             node.Peer!.Tick();
             Process(node);
         }
         AfterStep();
+        ReportDisconnects();
+    }
+
+    /// <summary>Tells the up ends of each broken connection, as a failed socket read would.</summary>
+    private void ReportDisconnects()
+    {
+        while (_brokenConnections.Count > 0)
+        {
+            var broken = _brokenConnections.ToList();
+            _brokenConnections.Clear();
+            foreach (var (learner, leader) in broken)
+            {
+                foreach (var (node, other) in new[] { (_byId[learner], leader), (_byId[leader], learner) })
+                {
+                    if (node.Peer is not { } peer) continue;
+                    peer.OnDisconnected(other);
+                    Process(node);
+                    AfterStep();
+                }
+            }
+        }
+    }
+
+    /// <summary>A serving learner forwards a client sync: a REQUEST of type 9 (sync) on its stream to the leader.</summary>
+    private void RequestSync()
+    {
+        var learners = Nodes.Where(n => n.Peer is { IsServing: true, IsEstablishedLeader: false }).ToList();
+        if (learners.Count == 0) return;
+        var node = _syncRandom.Pick(learners);
+        byte[] header = [0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 9];
+        Assert.True(node.Peer!.SendToLeader(new QuorumPacket(PacketType.Request, new Zxid(-1), header)));
+        Process(node);
+        AfterStep();
+    }
+
+    /// <summary>The leader's host: a forwarded sync is answered through the core; every PING reply carries a table.</summary>
+    private void OnFromLearner(SimNode node, ServerId from, QuorumPacket packet)
+    {
+        var peer = node.Peer!;
+        if (packet.Type == PacketType.Ping && packet.Data is null) throw new InvalidOperationException($"PING reply from {from} without its touch table");
+        if (packet.Type != PacketType.Request) return;
+        var before = peer.LastLoggedZxid;
+        if (!peer.RequestSync(from)) return;
+        var key = (from, node.Id, peer.CurrentEpoch);
+        if (!_syncsAwaited.TryGetValue(key, out var queue)) _syncsAwaited[key] = queue = new Queue<Zxid>();
+        queue.Enqueue(before);
+    }
+
+    /// <summary>
+    /// The learner's host: a SYNC must come after the commits of everything its leader had proposed when it accepted
+    /// the sync. A SYNC lost with a broken connection leaves its entry behind; the next one then checks against an
+    /// older, lower zxid, which is weaker but never wrong.
+    /// </summary>
+    private void OnFromLeader(SimNode node, QuorumPacket packet)
+    {
+        var peer = node.Peer!;
+        if (packet.Type != PacketType.Sync) return;
+        // A packet that broke the protocol later in the same step may have sent the learner looking; nothing to check.
+        if (peer.Leader is not { } leader) return;
+        var key = (node.Id, leader, peer.CurrentEpoch);
+        if (!_syncsAwaited.TryGetValue(key, out var queue) || queue.Count == 0) throw new InvalidOperationException($"{node.Id} got a SYNC nobody asked for");
+        var required = queue.Dequeue();
+        if (node.State!.LastApplied < required)
+        {
+            throw new InvalidOperationException($"{node.Id} got SYNC at {node.State.LastApplied}, before {required} that its leader had proposed");
+        }
+        SyncsAnswered++;
     }
 
     private void Deliver(Envelope envelope)
@@ -222,6 +307,7 @@ public sealed class Simulator
         while (node.Peer is { HasReady: true } peer)
         {
             var ready = peer.TakeReady();
+            ready.AttachPingReplies(() => [0, 0, 0, 0, 0, 0, 0, (byte)node.Id.Value, 0, 0, 0x75, 0x30]);
             foreach (var envelope in ready.SendNow) Network.Send(envelope);
             foreach (var op in ready.Persist)
             {
@@ -241,6 +327,8 @@ public sealed class Simulator
             ready.AttachSnapshots(node.State!);
             foreach (var envelope in ready.SendAfterPersist) Network.Send(envelope);
             peer.Advance(ready);
+            foreach (var packet in ready.FromLeader) OnFromLeader(node, packet);
+            foreach (var (from, packet) in ready.FromLearners) OnFromLearner(node, from, packet);
         }
     }
 
