@@ -95,6 +95,68 @@ public sealed class ApacheEnsembleMemberTests : IDisposable
         Assert.Equal(new EpochState(6, 6), EpochFiles.Read(_dir.VersionDir, loaded.LastLoggedZxid));
     }
 
+    [Fact]
+    public void Apache_s_learner_code_reads_the_SNAP_stream_Warden_sends()
+    {
+        ApacheServer.RequirePrerequisites();
+        var tree = Txns.Apply(Txns.History());
+        var sessions = new Dictionary<long, int> { [Txns.Session] = 30000, [0x3000000000007] = 5000 };
+        string stream = Path.Combine(_dir.Path, "snap.bin");
+        File.WriteAllBytes(stream, SnapStream.ToBytes(SnapshotImage.Capture(tree, sessions, 16)));
+        Directory.CreateDirectory(Path.Combine(_dir.Path, "work"));
+
+        var lines = RunTool("read", stream, Path.Combine(_dir.Path, "work")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(ClientView(tree), ClientLines(string.Join('\n', lines.Where(l => l.StartsWith('{')))));
+        Assert.Equal(["session 1000000abcd0000 30000", "session 3000000000007 5000"],
+            lines.Where(l => l.StartsWith("session", StringComparison.Ordinal)).Order().ToArray());
+    }
+
+    [Fact]
+    public async Task Warden_reads_the_SNAP_stream_Apache_s_leader_code_sends()
+    {
+        ApacheServer.RequirePrerequisites();
+        var database = new Database(_dir.Path);
+        database.Load();
+        var history = Txns.History();
+        using (var writer = database.OpenLogWriter())
+        {
+            foreach (var entry in history) writer.Append(entry);
+            writer.Flush();
+        }
+        var expected = new Database(_dir.Path).Load();
+        string stream = Path.Combine(_dir.Path, "snap.bin");
+        Assert.Equal("10", RunTool("write", _dir.Path, stream).Trim());
+
+        byte[] bytes = File.ReadAllBytes(stream);
+        using var network = new MemoryStream([.. bytes, 0, 0, 0, 0]);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        Assert.Equal(bytes, await SnapStream.ReadRawAsync(network, 1 << 20, timeout.Token));
+        var snapshot = SnapStream.Read(bytes, 16);
+        Assert.Equal(ClientView(expected.Tree), ClientView(snapshot.Tree));
+        Assert.Equal(expected.SessionTimeoutsMs, snapshot.SessionTimeoutsMs);
+    }
+
+    /// <summary>Runs Interop/SnapStreamTool.java against Apache's jars and returns its standard output.</summary>
+    private static string RunTool(params string[] arguments)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("java")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        // Extended types on, as in the servers' zoo.cfg, so that a TTL node's owner marker reads as a TTL, not a session.
+        foreach (string argument in new[] { "-Dzookeeper.extendedTypesEnabled=true", "-cp", "/usr/share/java/*", Path.Combine(AppContext.BaseDirectory, "Interop", "SnapStreamTool.java") }
+            .Concat(arguments))
+        {
+            start.ArgumentList.Add(argument);
+        }
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var error = process.StandardError.ReadToEndAsync();
+        string output = process.StandardOutput.ReadToEnd();
+        Assert.True(process.WaitForExit(TimeSpan.FromSeconds(120)), "SnapStreamTool did not finish");
+        Assert.True(process.ExitCode == 0, $"SnapStreamTool failed ({process.ExitCode}):\n{error.Result}");
+        return output;
+    }
+
     private static List<string> ClientLines(string output) =>
         output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(ApacheInterchangeTests.Normalize).Order().ToList();
 
