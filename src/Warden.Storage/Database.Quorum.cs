@@ -41,10 +41,12 @@ public sealed partial class Database
     /// Recovers for an ensemble member: the newest valid snapshot, and the txns logged after it as bytes, cutting a
     /// torn log tail as <see cref="Load"/> does. A fresh directory gets snapshot.0, as Apache's restore writes it.
     /// </summary>
-    public QuorumLoadResult LoadForQuorum()
+    public QuorumLoadResult LoadForQuorum(Action<LoadProgress>? progress = null)
     {
+        long started = _time.GetTimestamp();
         var skipped = new List<SkippedSnapshot>();
-        var snapshot = SnapshotStore.ReadNewestValid(SnapshotDirectory, skipped.Add);
+        var snapshot = SnapshotStore.ReadNewestValid(SnapshotDirectory, skipped.Add,
+            nodes => progress?.Invoke(new LoadProgress("snapshot", nodes, 0, _time.GetElapsedTime(started), null)));
         if (snapshot is null)
         {
             var fresh = LoadWithoutSnapshot(progress: null);
@@ -62,7 +64,12 @@ public sealed partial class Database
             CheckNoGap(txn, lastZxid);
             logged.Add(new LoggedProposal(txn.Entry.Zxid, txn.Buffer));
             lastZxid = txn.Entry.Zxid;
+            if (progress is not null && logged.Count % ProgressEveryTxns == 0)
+            {
+                progress(new LoadProgress("log", logged.Count, lastZxid, _time.GetElapsedTime(started), txn.File));
+            }
         }
+        progress?.Invoke(new LoadProgress("done", logged.Count, lastZxid, _time.GetElapsedTime(started), null));
         return new QuorumLoadResult
         {
             Tree = snapshot.Tree, SessionTimeoutsMs = snapshot.SessionTimeoutsMs, SnapshotZxid = snapshot.Zxid,

@@ -99,9 +99,15 @@ public static class SnapStream
     /// <param name="maxFieldBytes">Longest string or node data accepted (jute.maxbuffer); a longer length
     /// is an <see cref="InvalidDataException"/> before anything is buffered for it.</param>
     /// <exception cref="EndOfStreamException">The connection ended inside the stream.</exception>
-    public static async Task<byte[]> ReadRawAsync(Stream network, int maxFieldBytes, CancellationToken cancellationToken)
+    public static Task<byte[]> ReadRawAsync(Stream network, int maxFieldBytes, CancellationToken cancellationToken) =>
+        ReadRawAsync(network, maxFieldBytes, Array.MaxLength, cancellationToken);
+
+    /// <summary>As above, refusing a stream longer than <paramref name="maxStreamBytes"/> (a garbled count is
+    /// refused at once rather than after buffering that much).</summary>
+    public static async Task<byte[]> ReadRawAsync(Stream network, int maxFieldBytes, long maxStreamBytes,
+        CancellationToken cancellationToken)
     {
-        var raw = new RawReader(network, maxFieldBytes, cancellationToken);
+        var raw = new RawReader(network, maxFieldBytes, Math.Min(maxStreamBytes, Array.MaxLength), cancellationToken);
         int sessions = await raw.CountAsync("session count").ConfigureAwait(false);
         await raw.SkipAsync((long)sessions * SessionBytes).ConfigureAwait(false);
         int aclLists = await raw.CountAsync("ACL cache size").ConfigureAwait(false);
@@ -140,7 +146,7 @@ public static class SnapStream
     private static string Shorten(string text) => text.Length > 40 ? text[..40] + "..." : text;
 
     /// <summary>Copies fields off the network into one growing buffer, reading each field exactly.</summary>
-    private sealed class RawReader(Stream network, int maxFieldBytes, CancellationToken cancellationToken)
+    private sealed class RawReader(Stream network, int maxFieldBytes, long maxStreamBytes, CancellationToken cancellationToken)
     {
         private static readonly byte[] EndPathBytes = Encoding.UTF8.GetBytes(SnapshotBody.EndPath);
         private static readonly byte[] SignatureBytes = Encoding.UTF8.GetBytes(Signature);
@@ -148,8 +154,18 @@ public static class SnapStream
 
         public byte[] ToArray() => _copied.WrittenSpan.ToArray();
 
+        private void CheckRoomFor(long size)
+        {
+            if (_copied.WrittenCount + size > maxStreamBytes)
+            {
+                throw new InvalidDataException(
+                    $"SNAP stream would pass {maxStreamBytes} bytes: {size} more needed after {_copied.WrittenCount}");
+            }
+        }
+
         private async ValueTask<ReadOnlyMemory<byte>> TakeAsync(int size)
         {
+            CheckRoomFor(size);
             var target = _copied.GetMemory(size)[..size];
             await network.ReadExactlyAsync(target, cancellationToken).ConfigureAwait(false);
             _copied.Advance(size);
@@ -183,6 +199,7 @@ public static class SnapStream
         /// <summary>Copies <paramref name="size"/> bytes in chunks, so a large count is never allocated up front.</summary>
         public async ValueTask SkipAsync(long size)
         {
+            CheckRoomFor(size);
             while (size > 0)
             {
                 int chunk = (int)Math.Min(size, 1 << 16);

@@ -113,6 +113,31 @@ public sealed class SnapStreamTests : IDisposable
     }
 
     [Fact]
+    public async Task A_garbled_session_count_is_refused_before_buffering_its_sessions()
+    {
+        byte[] snap = SnapStream.ToBytes(Image());
+        snap[0] = 0x7f;
+        using var network = new MemoryStream(snap);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var error = await Assert.ThrowsAsync<InvalidDataException>(
+            () => SnapStream.ReadRawAsync(network, 1 << 20, maxStreamBytes: 1 << 20, timeout.Token));
+        Assert.Contains("would pass 1048576 bytes", error.Message);
+        Assert.Equal(4, network.Position);
+    }
+
+    [Fact]
+    public async Task A_stream_longer_than_allowed_is_refused()
+    {
+        byte[] snap = SnapStream.ToBytes(Image());
+        using var network = new MemoryStream(snap);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await Assert.ThrowsAsync<InvalidDataException>(
+            () => SnapStream.ReadRawAsync(network, 1 << 20, maxStreamBytes: snap.Length - 1, timeout.Token));
+        network.Position = 0;
+        Assert.Equal(snap, await SnapStream.ReadRawAsync(network, 1 << 20, maxStreamBytes: snap.Length, timeout.Token));
+    }
+
+    [Fact]
     public async Task A_connection_that_ends_inside_the_stream_is_an_end_of_stream()
     {
         byte[] snap = SnapStream.ToBytes(Image());
@@ -150,6 +175,59 @@ public sealed class SnapStreamTests : IDisposable
             catch (InvalidDataException)
             {
             }
+        }
+    }
+
+    [Fact]
+    public async Task Garbled_streams_end_the_raw_reader_only_with_a_data_or_end_of_stream_error()
+    {
+        byte[] snap = SnapStream.ToBytes(Image());
+        var random = new Random(12);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        for (int round = 0; round < 300; round++)
+        {
+            byte[] garbled = [.. snap];
+            for (int flips = 0; flips < 3; flips++) garbled[random.Next(garbled.Length)] = (byte)random.Next(256);
+            using var network = new MemoryStream(garbled);
+            try
+            {
+                byte[] raw = await SnapStream.ReadRawAsync(network, 1 << 16, timeout.Token);
+                // Whatever it took must be exactly what it read, so the next packet starts where it stopped.
+                Assert.Equal(garbled[..raw.Length], raw);
+                Assert.Equal(raw.Length, network.Position);
+            }
+            catch (Exception e) when (e is InvalidDataException or EndOfStreamException)
+            {
+            }
+        }
+    }
+
+    [Fact]
+    public async Task The_raw_reader_stops_when_cancelled_while_the_leader_is_silent()
+    {
+        byte[] snap = SnapStream.ToBytes(Image());
+        using var network = new StallingStream(snap[..100]);
+        using var cancel = new CancellationTokenSource();
+        var reading = SnapStream.ReadRawAsync(network, 1 << 20, cancel.Token);
+        await network.Stalled.WaitAsync(TimeSpan.FromSeconds(30));
+        cancel.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => reading.WaitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    /// <summary>Delivers its bytes, then waits for more that never come, as a stalled connection does.</summary>
+    private sealed class StallingStream(byte[] bytes) : MemoryStream(bytes)
+    {
+        private readonly TaskCompletionSource _stalled = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task Stalled => _stalled.Task;
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            int got = await base.ReadAsync(buffer, cancellationToken);
+            if (got > 0) return got;
+            _stalled.TrySetResult();
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            return 0;
         }
     }
 

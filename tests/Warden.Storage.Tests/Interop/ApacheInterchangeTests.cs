@@ -62,7 +62,7 @@ public sealed class ApacheInterchangeTests : IDisposable
     }
 
     /// <summary>Each node as the client sees it, in the JSON shape dump_tree.py prints.</summary>
-    private static List<string> ClientView(DataTree tree) =>
+    internal static List<string> ClientView(DataTree tree) =>
         tree.PreOrder().Select(n =>
         {
             var stat = n.Node.ToStat();
@@ -79,7 +79,7 @@ public sealed class ApacheInterchangeTests : IDisposable
             }));
         }).Order().ToList();
 
-    private static string Normalize(string json)
+    internal static string Normalize(string json)
     {
         using var document = JsonDocument.Parse(json);
         return JsonSerializer.Serialize(document.RootElement);
