@@ -151,6 +151,29 @@ public sealed class QuorumPortTests
         Assert.Equal(0, inbox.DisconnectedCount);
     }
 
+    [Fact]
+    public async Task A_learner_that_stops_reading_is_dropped_once_its_queue_passes_the_bound()
+    {
+        var peers = new[] { Address(1), Address(2) };
+        var log = new ListLogger();
+        await using var leader = new QuorumTransport(Options(1, peers), log);
+        var inbox = new Inbox(leader);
+        leader.StartLeading();
+        using var stuck = await ConnectAsync(leader.QuorumEndPoint!.Port);
+        stuck.ReceiveBufferSize = 64 * 1024;
+        await stuck.SendAsync(FollowerInfo(4).Encode(), SocketFlags.None);
+        await inbox.NextAsync();
+
+        var data = new byte[1024 * 1024];
+        long bound = QuorumConnection.MaxQueuedBytes;
+        for (long sent = 0; sent < 2 * bound; sent += data.Length)
+        {
+            leader.Send(Packet(1, 4, ZabChannel.ToLearner, new QuorumPacket(PacketType.Proposal, Zxid.From(1, 1), data)));
+        }
+        Assert.Equal(new ServerId(4), await inbox.NextDisconnectedAsync());
+        Assert.Equal(1, log.Count(LogLevel.Warning, "has stopped reading"));
+    }
+
     [Theory]
     [InlineData("first packet is not learner info")]
     [InlineData("oversize data length")]
