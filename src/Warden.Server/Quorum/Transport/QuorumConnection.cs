@@ -33,6 +33,7 @@ internal sealed class QuorumConnection
     private int _closed;
     private int _readTimeoutMs;
     private volatile bool _newLeaderSent;
+    private bool _dropping;
 
     private QuorumConnection(QuorumPort owner, QuorumTransportOptions options, ILogger log, bool isLearnerSide, ServerId? peer)
     {
@@ -69,7 +70,7 @@ internal sealed class QuorumConnection
     {
         lock (_sendGate)
         {
-            if (IsClosed) return;
+            if (IsClosed || _dropping) return;
             long size = packet.Length + (snapshot?.Length ?? 0);
             long queued = Interlocked.Read(ref _queuedBytes);
             // A single large item (a snapshot) is let through when nothing is waiting; the bound is on a backlog.
@@ -77,7 +78,9 @@ internal sealed class QuorumConnection
             {
                 _log.LogWarning("Dropping the quorum connection with {Peer}: {Queued} bytes are waiting to be written " +
                                 "(bound {Bound}); it has stopped reading", Describe, queued, MaxQueuedBytes);
-                Close(notify: true);
+                // Closing raises Disconnected, which must not run inside the caller's Send: hand it to the pool.
+                _dropping = true;
+                ThreadPool.QueueUserWorkItem(_ => Close(notify: true));
                 return;
             }
             Interlocked.Add(ref _queuedBytes, size);

@@ -176,6 +176,24 @@ public sealed class ElectionTransportTests
         Assert.Equal(11, (await ReadNotificationAsync(second)).ElectionEpoch);
     }
 
+    [Fact]
+    public async Task A_newer_notification_displaces_an_unsent_one()
+    {
+        var peers = new[] { Address(1), Address(2) };
+        await using var two = new QuorumTransport(Options(2, peers), NullLogger.Instance);
+        two.Start();
+        // Sid 3 is not configured and has never dialled in, so nothing can be sent to it yet: the slot holds one.
+        two.Send(Election(2, 3, Looking(2, 1)));
+        two.Send(Election(2, 3, Looking(2, 2)));
+        two.Send(Election(2, 3, Looking(2, 3)));
+
+        using var dial = await ConnectAsync(peers[1].ElectionPort);
+        await dial.SendAsync(Hello(3, "127.0.0.1:1"), SocketFlags.None);
+        Assert.Equal(3, (await ReadNotificationAsync(dial)).ElectionEpoch);
+        two.Send(Election(2, 3, Looking(2, 4)));
+        Assert.Equal(4, (await ReadNotificationAsync(dial)).ElectionEpoch);
+    }
+
     [Theory]
     [InlineData("wrong protocol version")]
     [InlineData("oversize frame")]
