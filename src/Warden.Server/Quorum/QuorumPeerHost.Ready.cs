@@ -20,7 +20,9 @@ public sealed partial class QuorumPeerHost : IStateMachineSnapshots
         // must dial anew before its FOLLOWERINFO goes out, and a new leader must listen before learners dial it.
         foreach (var change in ready.RoleChanges) ChangeConnections(change);
 
-        // 1. What may leave before anything is durable.
+        // 1. What may leave before anything is durable. A PING reply carries the sessions this server's clients
+        // kept alive (an Apache leader reads the table from every reply, and fails on a reply without one).
+        ready.AttachPingReplies(() => LearnerPackets.TouchTable(_core!.TakeTouchedSessions()));
         foreach (var envelope in ready.SendNow) _transport.Send(envelope);
 
         // 2. Persist in order, then one fsync for the batch (group commit).
@@ -67,7 +69,6 @@ public sealed partial class QuorumPeerHost : IStateMachineSnapshots
 
         // 4. What waited for the disk, with snapshots for SNAP and the touch table in PING replies.
         ready.AttachSnapshots(this);
-        ready.AttachPingReplies(() => LearnerPackets.TouchTable(_core!.TakeTouchedSessions()));
         foreach (var envelope in ready.SendAfterPersist) _transport.Send(envelope);
 
         // Server business the peer handed over, in stream order.

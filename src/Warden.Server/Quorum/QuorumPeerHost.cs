@@ -56,7 +56,7 @@ public sealed partial class QuorumPeerHost : IReplicator, ILeaderLink
             InitLimitTicks = _ensemble.InitLimitTicks * TicksPerTickTime,
             SyncLimitTicks = _ensemble.SyncLimitTicks * TicksPerTickTime,
             ElectionResendTicks = TicksPerTickTime,
-            ConnectRetryTicks = 1,
+            ConnectRetryTicks = TicksPerTickTime,
             MaxInFlightProposals = 50_000,
             ConfigText = System.Text.Encoding.UTF8.GetBytes(_ensemble.ConfigText()),
         };

@@ -42,7 +42,11 @@ internal sealed class QuorumPort : IAsyncDisposable
             throw new ArgumentException($"a {envelope.Channel} envelope must carry a quorum packet, not {envelope.Message.GetType().Name}", nameof(envelope));
         }
         var packet = message.Packet.Encode();
-        var connection = envelope.Channel == Channel.ToLeader ? LeaderConnectionFor(envelope.To) : LearnerConnection(envelope.To);
+        // Each FOLLOWERINFO or OBSERVERINFO opens a new connection, as each attempt of Apache's learner does: the
+        // core re-sends it only when the leader did not answer, and a leader reads it only as a connection's first
+        // packet (an Apache leader drops a learner whose second packet is not ACKEPOCH).
+        bool opensConnection = message.Packet.Type is PacketType.FollowerInfo or PacketType.ObserverInfo;
+        var connection = envelope.Channel == Channel.ToLeader ? LeaderConnectionFor(envelope.To, opensConnection) : LearnerConnection(envelope.To);
         if (connection is null)
         {
             _log.LogDebug("Dropping {Packet} for {Peer}: no quorum connection with it", message.Packet, envelope.To);
@@ -57,7 +61,7 @@ internal sealed class QuorumPort : IAsyncDisposable
     }
 
     /// <summary>The connection to <paramref name="leader"/>, dialling it when there is none (or it is to another leader).</summary>
-    private QuorumConnection? LeaderConnectionFor(ServerId leader)
+    private QuorumConnection? LeaderConnectionFor(ServerId leader, bool fresh)
     {
         var address = _options.Find(leader);
         if (address is null)
@@ -70,7 +74,7 @@ internal sealed class QuorumPort : IAsyncDisposable
         lock (_gate)
         {
             if (_disposed) return null;
-            if (_toLeader is { IsClosed: false } current && current.Peer == leader) return current;
+            if (!fresh && _toLeader is { IsClosed: false } current && current.Peer == leader) return current;
             old = _toLeader;
             connection = QuorumConnection.ToLeader(this, _options, _log, leader);
             _toLeader = connection;
