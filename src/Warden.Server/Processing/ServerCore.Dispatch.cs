@@ -75,13 +75,14 @@ public sealed partial class ServerCore
         if (request.Type == OpCode.CloseSession)
         {
             if (!live) Reply(connection, request, ErrorCode.SessionExpired, null);
+            else if (PreparesWrites && WriteRefusal(session, live, _settings.ServerId) is { } refusal) ProposeWrite(connection, request, session.Id, connection.State.AuthInfo, refusal);
             else if (PreparesWrites) ProposeCloseSession(session, connection, request.Xid, request.ReceivedAtMs);
             else ForwardWrite(connection, request, session);
             return;
         }
         if (IsWrite(request.Type))
         {
-            if (PreparesWrites) ProposeWrite(connection, request, session.Id, connection.State.AuthInfo, live);
+            if (PreparesWrites) ProposeWrite(connection, request, session.Id, connection.State.AuthInfo, WriteRefusal(session, live, _settings.ServerId));
             else ForwardWrite(connection, request, session);
             return;
         }
@@ -124,13 +125,13 @@ public sealed partial class ServerCore
     }
 
     /// <summary>Prepares a write here (standalone or leader): the one place a zxid is assigned.</summary>
-    private void ProposeWrite(IClientConnection? connection, PendingRequest request, long sessionId, IReadOnlyList<Id> authInfo, bool live)
+    private void ProposeWrite(IClientConnection? connection, PendingRequest request, long sessionId, IReadOnlyList<Id> authInfo, ErrorCode? refusal)
     {
         long zxid = NextZxid();
         long wallClock = WallClockMs;
-        Txn body = live
+        Txn body = refusal is null
             ? _preparer.Prepare(request.Type, request.Body, zxid, wallClock, sessionId, authInfo)
-            : new ErrorTxn(ErrorCode.SessionExpired);
+            : new ErrorTxn(refusal.Value);
         // A failed write still takes its zxid, logged as an error txn, as Apache's server does.
         var type = body is ErrorTxn ? OpCode.Error : request.Type == OpCode.Multi ? OpCode.Multi : body.Type;
         var header = new TxnHeader(sessionId, request.Xid, zxid, wallClock, (int)type);
@@ -196,7 +197,7 @@ public sealed partial class ServerCore
                 case OpCode.CreateSession:
                 {
                     int timeoutMs = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(work.Body);
-                    Sessions.Add(work.SessionId, timeoutMs, now);
+                    Sessions.Add(work.SessionId, timeoutMs, now).OwnerServerId = work.LearnerId;
                     var header = new TxnHeader(work.SessionId, work.Cxid, NextZxid(), WallClockMs, (int)OpCode.CreateSession);
                     Propose(header, new CreateSessionTxn(timeoutMs), null, work.Cxid, OpCode.CreateSession, now);
                     return;
@@ -204,8 +205,9 @@ public sealed partial class ServerCore
                 case OpCode.CloseSession:
                 {
                     var session = Sessions.Get(work.SessionId);
-                    if (session is not null && !session.IsClosing) ProposeCloseSession(session, null, work.Cxid, now);
-                    else ProposeError(work, ErrorCode.SessionExpired);
+                    if (session is null || session.IsClosing) ProposeError(work, ErrorCode.SessionExpired);
+                    else if (WriteRefusal(session, live: true, work.LearnerId) is { } moved) ProposeError(work, moved);
+                    else ProposeCloseSession(session, null, work.Cxid, now);
                     return;
                 }
             }
@@ -214,14 +216,30 @@ public sealed partial class ServerCore
                 _log.LogWarning("Learner {Learner} forwarded a {Type} request, which is not a write; ignored", work.LearnerId, work.Type);
                 return;
             }
-            bool live = Sessions.Touch(work.SessionId, Sessions.Get(work.SessionId)?.TimeoutMs ?? 0, now);
-            ProposeWrite(null, new PendingRequest(work.Cxid, work.Type, work.Body, now), work.SessionId, work.AuthInfo, live);
+            var owned = Sessions.Get(work.SessionId);
+            bool live = owned is not null && Sessions.Touch(owned.Id, owned.TimeoutMs, now);
+            var refusal = owned is null ? ErrorCode.SessionExpired : WriteRefusal(owned, live, work.LearnerId);
+            ProposeWrite(null, new PendingRequest(work.Cxid, work.Type, work.Body, now), work.SessionId, work.AuthInfo, refusal);
         }
         catch (Exception e) when (e is JuteException or ArgumentOutOfRangeException)
         {
             _log.LogWarning("Malformed {Type} request forwarded by learner {Learner}: {Reason}", work.Type, work.LearnerId, e.Message);
             ProposeError(work, ErrorCode.MarshallingError);
         }
+    }
+
+    /// <summary>
+    /// Why a write of this session may not be prepared, if it may not: the session expired, or (in an ensemble) it
+    /// belongs to another server now, because its client moved there (Apache's SessionTracker.checkSession, which
+    /// answers SESSIONMOVED so that a request still in flight from the old server cannot act after the move).
+    /// A session nobody owns yet is taken by the server that asks.
+    /// </summary>
+    private ErrorCode? WriteRefusal(Session session, bool live, long fromServerId)
+    {
+        if (!live) return ErrorCode.SessionExpired;
+        if (Mode != ServingMode.Leader) return null;
+        if (session.OwnerServerId == 0) session.OwnerServerId = fromServerId;
+        return session.OwnerServerId == fromServerId ? null : ErrorCode.SessionMoved;
     }
 
     /// <summary>A forwarded request that cannot be prepared still gets its answer through an error txn.</summary>

@@ -72,6 +72,7 @@ public sealed partial class ServerCore
         }
         var session = Sessions.Add(sessionId, timeoutMs, NowMs);
         session.Owner = connection;
+        if (Mode == ServingMode.Leader) session.OwnerServerId = _settings.ServerId;
         connection.State.Session = session;
         var header = new TxnHeader(sessionId, 0, NextZxid(), WallClockMs, (int)OpCode.CreateSession);
         Propose(header, new CreateSessionTxn(timeoutMs), connection, 0, OpCode.CreateSession, NowMs);
@@ -114,6 +115,7 @@ public sealed partial class ServerCore
         // A learner may not have seen the session's creation committed yet (it was made through another server).
         var session = Sessions.Get(sessionId) ?? Sessions.Add(sessionId, timeoutMs, NowMs);
         session.Owner = connection;
+        if (Mode == ServingMode.Leader) session.OwnerServerId = _settings.ServerId;
         connection.State.Session = session;
         connection.State.AwaitingSession = false;
         connection.State.EstablishedAtMs = NowMs;
@@ -132,6 +134,7 @@ public sealed partial class ServerCore
     private void OnRevalidate(RevalidateWork work)
     {
         bool valid = Mode == ServingMode.Leader && Sessions.Touch(work.SessionId, work.TimeoutMs, NowMs);
+        if (valid) Sessions.Get(work.SessionId)!.OwnerServerId = work.LearnerId;
         if (valid && Sessions.Get(work.SessionId) is { Owner: IClientConnection local })
         {
             // The client left this server for the learner: the old connection must not take its events any more.

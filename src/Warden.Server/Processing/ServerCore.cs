@@ -237,7 +237,12 @@ public sealed partial class ServerCore
         {
             _lastProposedZxid = (long)epoch << 32;
             // The leader now owns every session's clock; each gets its whole timeout from here, as after a restart.
-            foreach (var session in Sessions.Sessions.ToList()) Sessions.Touch(session, NowMs);
+            // Nobody owns a session under a new leader until a server's client uses it again.
+            foreach (var session in Sessions.Sessions.ToList())
+            {
+                Sessions.Touch(session, NowMs);
+                session.OwnerServerId = 0;
+            }
         }
         _log.LogDebug("Serving mode {Previous} -> {Mode} (epoch {Epoch})", previous, mode, epoch);
     }

@@ -17,5 +17,11 @@ public sealed class Session(long id, int timeoutMs)
     /// <summary>The connection that currently owns the session, if any.</summary>
     public object? Owner { get; set; }
 
+    /// <summary>
+    /// On an ensemble's leader: the server whose client holds the session (the leader's own id for its local
+    /// clients), or 0 when none has claimed it since this server took the lead.
+    /// </summary>
+    public long OwnerServerId { get; set; }
+
     public override string ToString() => new SessionId(Id).ToString();
 }
