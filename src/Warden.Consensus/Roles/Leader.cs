@@ -328,7 +328,9 @@ internal sealed class Leader(PeerContext context) : Role(context)
     {
         foreach (var session in _sessions.Values.ToList())
         {
-            int limit = session.Phase >= LearnerPhase.Synced ? Context.Options.SyncLimitTicks : Context.Options.InitLimitTicks;
+            // A learner that acked NEWLEADER says nothing more until UPTODATE (Apache's learner ignores PINGs until
+            // then), which waits for the quorum of acks within initLimit; only after it does syncLimit apply.
+            int limit = session.Phase >= LearnerPhase.UpToDate ? Context.Options.SyncLimitTicks : Context.Options.InitLimitTicks;
             if (Context.Now - session.LastHeardTick > limit)
             {
                 _sessions.Remove(session.Id);
