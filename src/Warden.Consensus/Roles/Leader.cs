@@ -334,6 +334,7 @@ internal sealed class Leader(PeerContext context) : Role(context)
             if (Context.Now - session.LastHeardTick > limit)
             {
                 _sessions.Remove(session.Id);
+                Context.LearnerClosed(session.Id);
                 continue;
             }
             // Apache pings a learner only once its sending thread runs, that is from NEWLEADER on; Apache learners
@@ -356,5 +357,6 @@ internal sealed class Leader(PeerContext context) : Role(context)
     {
         _sessions.Remove(session.Id);
         Context.NoteLearnerDropped(reason);
+        Context.LearnerClosed(session.Id);
     }
 }
