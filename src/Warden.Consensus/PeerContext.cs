@@ -81,6 +81,8 @@ internal sealed class PeerContext
         _ready.RoleChanges.Add(new RoleChange(now.State, now.LeaderId, CurrentEpoch, now.IsServing));
     }
 
+    public void LearnerClosed(ServerId learner) => _ready.ClosedLearners.Add(learner);
+
     public void FromLearner(ServerId from, QuorumPacket packet) => _ready.FromLearners.Add((from, packet));
 
     public void FromLeader(QuorumPacket packet) => _ready.FromLeader.Add(packet);

@@ -31,6 +31,12 @@ public sealed class Ready
     /// <summary>On a learner in the broadcast phase: REVALIDATE replies and SYNC from the leader, in stream order.</summary>
     public List<QuorumPacket> FromLeader { get; } = [];
 
+    /// <summary>
+    /// On a leader: learners whose session it ended (silent past its limit, or broke the protocol); the host closes
+    /// their connections, as Apache's LearnerHandler closes its socket, so that they reconnect or look again.
+    /// </summary>
+    public List<ServerId> ClosedLearners { get; } = [];
+
     /// <summary>Each change of role, leader or serving, in the order they happened during this batch.</summary>
     public List<RoleChange> RoleChanges { get; } = [];
 
@@ -44,7 +50,7 @@ public sealed class Ready
 
     public bool IsEmpty =>
         SendNow.Count == 0 && Persist.Count == 0 && StateMachine.Count == 0 && SendAfterPersist.Count == 0
-        && FromLearners.Count == 0 && FromLeader.Count == 0 && RoleChanges.Count == 0;
+        && FromLearners.Count == 0 && FromLeader.Count == 0 && RoleChanges.Count == 0 && ClosedLearners.Count == 0;
 
     /// <summary>Fills each outgoing SNAP with the host's snapshot at the packet's zxid.</summary>
     public void AttachSnapshots(IStateMachineSnapshots snapshots)

@@ -58,8 +58,10 @@ public sealed class HostPlumbingTests
         FromLearner(leader, S2, Info(S2, 1));
         FromLearner(leader, S2, AckEpoch(Zxid.From(1, 1), 1));
         FromLearner(leader, S2, Request);
-        Assert.Empty(TakeAll(leader).SelectMany(r => r.FromLearners));
+        var batches = TakeAll(leader);
+        Assert.Empty(batches.SelectMany(r => r.FromLearners));
         Assert.Equal(1, leader.LearnersDropped);
+        Assert.Equal([S2], batches.SelectMany(r => r.ClosedLearners));
     }
 
     [Fact]
@@ -189,5 +191,15 @@ public sealed class HostPlumbingTests
         var changes = TakeAll(leader).SelectMany(r => r.RoleChanges).ToList();
         Assert.Equal([new RoleChange(PeerState.Leading, S1, 1, false), new RoleChange(PeerState.Leading, S1, 2, true)], changes);
         Assert.True(leader.IsServing);
+    }
+
+    [Fact]
+    public void Leader_tells_the_host_to_close_a_learner_it_timed_out()
+    {
+        var leader = LeaderWithS2();
+        for (int i = 0; i < 5; i++) leader.Tick();
+        Assert.Empty(TakeAll(leader).SelectMany(r => r.ClosedLearners));
+        leader.Tick();
+        Assert.Equal([S2], TakeAll(leader).SelectMany(r => r.ClosedLearners));
     }
 }

@@ -214,4 +214,25 @@ public sealed class LeaderSyncWireTests
         Assert.Null(ping.Data);
         Assert.Empty(SentTo(batches, S3));
     }
+
+    [Fact]
+    public void Learner_silent_between_its_newleader_ack_and_uptodate_is_kept_for_init_limit_not_sync_limit()
+    {
+        List<ServerId> five = [S1, S2, S3, new(4), new(5)];
+        var leader = new ZabPeer(Options(S1) with { Voters = five, InitLimitTicks = 10, SyncLimitTicks = 5 }, FiveTxnsOfEpoch1);
+        foreach (var voter in new[] { S2, S3 })
+        {
+            leader.Step(Election(voter, S1, new Notification(PeerState.Looking, S1, Zxid.From(1, 5), 1, 1, 2, Config)));
+        }
+        Assert.Equal(PeerState.Leading, leader.State);
+        foreach (var learner in new[] { S2, S3 }) FromLearner(leader, learner, Info(learner, 1));
+        foreach (var learner in new[] { S2, S3 }) FromLearner(leader, learner, AckEpoch(Zxid.From(1, 5), 1));
+        FromLearner(leader, S2, Packet(PacketType.Ack, Epoch2));
+        TakeAll(leader);
+        // S2 acked and, like Apache's learner, says nothing until UPTODATE, for longer than syncLimit.
+        for (int i = 0; i < 7; i++) leader.Tick();
+        FromLearner(leader, S3, Packet(PacketType.Ack, Epoch2));
+        Assert.True(leader.IsEstablishedLeader);
+        Assert.Contains(SentTo(leader, S2), p => p.Type == PacketType.UpToDate);
+    }
 }

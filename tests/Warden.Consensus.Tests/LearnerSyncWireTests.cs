@@ -52,6 +52,21 @@ public sealed class LearnerSyncWireTests
     }
 
     [Fact]
+    public void Followerinfo_and_ackepoch_bytes_are_apaches()
+    {
+        var peer = new ZabPeer(Options(S2), new RecoveredState(1, 1, Zxid.Zero, [T(1, 1)]));
+        peer.Step(Election(S1, S2, new Notification(PeerState.Leading, S1, Zxid.Zero, 1, 1, 2, Config)));
+        peer.Step(Election(S3, S2, new Notification(PeerState.Following, S1, Zxid.Zero, 1, 1, 2, Config)));
+        var info = Assert.Single(SentTo(peer, S1));
+        // FOLLOWERINFO: zxid acceptedEpoch<<32; LearnerInfo{long sid; int 0x10000; long configVersion}; no auth.
+        Assert.Equal(Hex("0000000b 0000000100000000 00000014 0000000000000002 00010000 0000000000000000 ffffffff"), info.Encode());
+        FromLeader(peer, new QuorumPacket(PacketType.LeaderInfo, Epoch2, QuorumPacket.IntPayload(QuorumPacket.ProtocolVersion)));
+        var ackEpoch = Assert.Single(SentTo(peer, S1));
+        // ACKEPOCH: zxid our last logged; data our currentEpoch (the offered epoch was new to us).
+        Assert.Equal(Hex("00000012 0000000100000001 00000004 00000001 ffffffff"), ackEpoch.Encode());
+    }
+
+    [Fact]
     public void Diff_zxid_commits_what_the_learner_already_held_of_the_current_epoch()
     {
         // The learner reconnects to the leader of its own epoch; it holds (2,1) and (2,2) but never heard their COMMITs.

@@ -328,10 +328,13 @@ internal sealed class Leader(PeerContext context) : Role(context)
     {
         foreach (var session in _sessions.Values.ToList())
         {
-            int limit = session.Phase >= LearnerPhase.Synced ? Context.Options.SyncLimitTicks : Context.Options.InitLimitTicks;
+            // A learner that acked NEWLEADER says nothing more until UPTODATE (Apache's learner ignores PINGs until
+            // then), which waits for the quorum of acks within initLimit; only after it does syncLimit apply.
+            int limit = session.Phase >= LearnerPhase.UpToDate ? Context.Options.SyncLimitTicks : Context.Options.InitLimitTicks;
             if (Context.Now - session.LastHeardTick > limit)
             {
                 _sessions.Remove(session.Id);
+                Context.LearnerClosed(session.Id);
                 continue;
             }
             // Apache pings a learner only once its sending thread runs, that is from NEWLEADER on; Apache learners
@@ -354,5 +357,6 @@ internal sealed class Leader(PeerContext context) : Role(context)
     {
         _sessions.Remove(session.Id);
         Context.NoteLearnerDropped(reason);
+        Context.LearnerClosed(session.Id);
     }
 }

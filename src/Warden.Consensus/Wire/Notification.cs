@@ -19,7 +19,7 @@ public sealed record Notification(
 {
     public const int CurrentVersion = 2;
 
-    /// <summary>The size of everything before the config bytes.</summary>
+    /// <summary>The size of a version-2 frame before the config bytes.</summary>
     public const int FixedSize = 44;
 
     /// <summary>The shortest frame Apache accepts: state, leader, zxid and election epoch, with no peer epoch.</summary>

@@ -327,6 +327,8 @@ public sealed class Simulator
             ready.AttachSnapshots(node.State!);
             foreach (var envelope in ready.SendAfterPersist) Network.Send(envelope);
             peer.Advance(ready);
+            // The host closes the connections of learners the leader gave up on.
+            foreach (var learner in ready.ClosedLearners) Network.BreakConnection(node.Id, learner);
             foreach (var packet in ready.FromLeader) OnFromLeader(node, packet);
             foreach (var (from, packet) in ready.FromLearners) OnFromLearner(node, from, packet);
         }
