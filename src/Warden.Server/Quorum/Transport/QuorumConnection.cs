@@ -176,6 +176,8 @@ internal sealed class QuorumConnection
             Close(notify: true);
             await writing.ConfigureAwait(false);
             await input.CompleteAsync().ConfigureAwait(false);
+            // Close may have run before the dialled socket was stored, so release it here as well.
+            socket.Dispose();
         }
     }
 
