@@ -75,6 +75,8 @@ public sealed partial class QuorumPeerHost : IStateMachineSnapshots
         foreach (var (from, packet) in ready.FromLearners) OnLearnerPacket(from, packet);
         foreach (var packet in ready.FromLeader) OnLeaderPacket(packet);
 
+        foreach (var learner in ready.ClosedLearners) _transport.CloseLearnerConnection(learner);
+
         // 5. Done; the request loop learns of the new role after the commits that came before it.
         if (ready.RoleChanged) NoteServing(ready.RoleChanges[^1]);
         _peer.Advance(ready);

@@ -84,6 +84,14 @@ internal sealed class QuorumPort : IAsyncDisposable
         return connection;
     }
 
+    /// <summary>A leader gave up on a learner (silent, or broke the protocol): close it so that it reconnects or looks again.</summary>
+    public void CloseLearnerConnection(ServerId learner)
+    {
+        QuorumConnection? connection;
+        lock (_gate) _learners.Remove(learner, out connection);
+        connection?.Close(notify: false);
+    }
+
     public void CloseLeaderConnection()
     {
         QuorumConnection? connection;

@@ -75,6 +75,9 @@ public sealed class QuorumTransport : IAsyncDisposable
     /// <summary>Closes this learner's connection to its leader, without raising <see cref="Disconnected"/>.</summary>
     public void CloseLeaderConnection() => _quorum.CloseLeaderConnection();
 
+    /// <summary>A leader closes the connection of a learner it gave up on.</summary>
+    public void CloseLearnerConnection(ServerId learner) => _quorum.CloseLearnerConnection(learner);
+
     private void Raise(Envelope envelope) => Received?.Invoke(envelope);
 
     private void RaiseDisconnected(ServerId peer) => Disconnected?.Invoke(peer);
