@@ -175,9 +175,11 @@ public sealed class ApacheElectionInteropTests(ITestOutputHelper output)
         }
 
         /// <summary>
-        /// Sends a LOOKING notification with an election round (0) behind theirs, so it never sways their vote, and
-        /// with their own config, so it never restarts their election. A LOOKING server answers such a sender with
-        /// its vote; a FOLLOWING or LEADING one answers with its state. Asks again until both have settled.
+        /// Sends a LOOKING notification with an election round (0) behind theirs, so it never counts in their tally,
+        /// for candidate 1 with an empty history, which never beats their proposal (a better vote arriving while
+        /// they wait out finalizeWait would make them wait again), and with their own config, so it never restarts
+        /// their election. A LOOKING server answers such a sender with its vote; a FOLLOWING or LEADING one answers
+        /// with its state. Asks again until both have settled.
         /// </summary>
         public async Task<Dictionary<long, Notification>> SettledVotesAsync(byte[] config)
         {
@@ -188,7 +190,7 @@ public sealed class ApacheElectionInteropTests(ITestOutputHelper output)
                 foreach (var sid in new long[] { 1, 2 }.Where(s => !settled.ContainsKey(s)))
                 {
                     Transport.Send(new Envelope(new ServerId(3), new ServerId(sid), Channel.Election, new ElectionMessage(
-                        new Notification(PeerState.Looking, new ServerId(3), Zxid.Zero, 0, 0, Notification.CurrentVersion, config))));
+                        new Notification(PeerState.Looking, new ServerId(1), Zxid.Zero, 0, 0, Notification.CurrentVersion, config))));
                 }
                 // Their answers come within milliseconds; a round that brings none is asked again.
                 var round = DateTime.UtcNow + TimeSpan.FromMilliseconds(500);
