@@ -27,7 +27,8 @@ public sealed partial class ServerCore
     private readonly ServerSettings _settings;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
-    private readonly JuteWriter _writer = new(4096);
+    // Node data in replies is referenced, not copied: a node's data array is replaced on setData, never changed.
+    private readonly JuteWriter _writer = new(4096) { ShareBuffersFromBytes = 4096 };
     private long _lastProposedZxid;
 
     public ServerCore(ServerSettings settings, IReplicator replicator, TimeProvider time, ILogger log, DataTree? tree = null)
@@ -165,6 +166,14 @@ public sealed partial class ServerCore
 
     private void OnTick()
     {
+        // Count what the network heard while the loop was busy, before expiring anyone: a session must not
+        // expire because the server was too slow to read its pings.
+        foreach (var connection in _connections.Values)
+        {
+            if (connection.State.Session is not { IsClosing: false } live || !ReferenceEquals(live.Owner, connection)) continue;
+            long heardAtMs = connection.LastHeardAtMs;
+            if (heardAtMs + live.TimeoutMs >= live.ExpiresAtMs) Sessions.Touch(live, heardAtMs);
+        }
         foreach (var session in Sessions.TakeExpired(NowMs))
         {
             _log.LogInformation("Expiring session {Session}, timeout of {TimeoutMs}ms exceeded", session, session.TimeoutMs);
