@@ -1,3 +1,4 @@
+using Xunit.Abstractions;
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Text;
