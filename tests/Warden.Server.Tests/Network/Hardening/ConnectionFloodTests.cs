@@ -22,8 +22,13 @@ public sealed class ConnectionFloodTests(ITestOutputHelper output)
         var clients = new List<(WireClient Client, Stopwatch Age)>();
         for (int batch = 0; batch < (Idle + Trickling) / 100; batch++)
         {
-            var opened = await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => WireClient.OpenAsync(server.EndPoint)));
-            foreach (var client in opened) clients.Add((client, Stopwatch.StartNew()));
+            // Each connection's clock starts when its own connect completes: a connect whose SYN the kernel
+            // dropped is retried a second later, and must not make the others in its batch look younger.
+            clients.AddRange(await Task.WhenAll(Enumerable.Range(0, 100).Select(async _ =>
+            {
+                var client = await WireClient.OpenAsync(server.EndPoint);
+                return (client, Stopwatch.StartNew());
+            })));
         }
         try
         {

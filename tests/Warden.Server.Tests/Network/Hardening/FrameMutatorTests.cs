@@ -13,7 +13,7 @@ namespace Warden.Server.Tests.Network.Hardening;
 [Collection(HardeningCollection.Name)]
 public sealed class FrameMutatorTests(ITestOutputHelper output)
 {
-    private const int Connections = 300, FramesPerConnection = 100, Parallel = 10;
+    private const int Connections = 600, FramesPerConnection = 100, Parallel = 10;
 
     [Fact]
     public async Task MutatedFramesCostOnlyTheirOwnConnection()
@@ -63,7 +63,7 @@ public sealed class FrameMutatorTests(ITestOutputHelper output)
         var frames = new List<byte[]> { WireClient.ConnectFrame(10_000) };
         for (int i = 1; i < FramesPerConnection; i++) frames.Add(ValidRequest(random, i));
         var output = new List<byte>();
-        foreach (var frame in frames) output.AddRange(random.Next(10) == 0 ? Mutate(frame, random) : frame);
+        foreach (var frame in frames) output.AddRange(random.Next(20) == 0 ? Mutate(frame, random) : frame);
         return [.. output];
     }
 

@@ -57,7 +57,7 @@ public sealed class HostileClientTests(ITestOutputHelper output)
         long grownBytes = ResidentBytes() - before;
 
         output.WriteLine($"{sentRequests} requests sent; resident memory grew by {grownBytes / 1024} KiB; bystander's slowest answer {bystander.MaxLatencyMs} ms");
-        await bystander.AssertHealthyAsync(maxLatencyMs: 1000);
+        await bystander.AssertHealthyAsync(maxLatencyMs: 2000);
         Assert.True(sentRequests >= 1000, $"only {sentRequests} requests went out; the flood did not reach the server's limits");
         Assert.True(grownBytes < 150L * 1024 * 1024,
             $"resident memory grew by {grownBytes / (1024 * 1024)} MiB under {sentRequests} unread reads of a 512 KiB node");
