@@ -401,13 +401,18 @@ public sealed class DataTree
     /// <summary>Deletes a closed session's ephemerals: those the txn lists, in its order, then any stragglers.</summary>
     private void KillSession(long sessionId, long zxid, List<string>? pathsInTxn)
     {
+        // A session can own hundreds of thousands of nodes, and this runs on the loop that serves everyone, so
+        // the work stays linear: one pass over the txn's list, one over the stragglers, each path looked up once.
         _ephemeralsBySession.Remove(sessionId, out var local);
-        var remaining = local?.CopyOrder() ?? [];
         if (pathsInTxn is not null)
         {
-            foreach (var path in pathsInTxn) DeleteNode(path, zxid);
-            remaining.RemoveAll(pathsInTxn.Contains);
+            foreach (var path in pathsInTxn)
+            {
+                DeleteNode(path, zxid);
+                local?.Remove(path);
+            }
         }
-        foreach (var path in remaining) DeleteNode(path, zxid);
+        if (local is null || local.Count == 0) return;
+        foreach (var path in local.CopyOrder()) DeleteNode(path, zxid);
     }
 }

@@ -36,14 +36,25 @@ public static class JavaHashOrder
     /// <summary>Orders items as a HashSet of the given capacity iterates them, given their insertion order.</summary>
     public static List<string> Order(IEnumerable<string> itemsInInsertionOrder, int capacity)
     {
-        var list = new List<(int Bucket, int Sequence, string Item)>();
+        var items = itemsInInsertionOrder as IReadOnlyCollection<string> ?? itemsInInsertionOrder.ToList();
+        var keys = new long[items.Count];
+        var result = new string[items.Count];
         int sequence = 0;
-        foreach (var item in itemsInInsertionOrder) list.Add((Bucket(item, capacity), sequence++, item));
-        list.Sort(static (a, b) => a.Bucket != b.Bucket ? a.Bucket.CompareTo(b.Bucket) : a.Sequence.CompareTo(b.Sequence));
-        var result = new List<string>(list.Count);
-        foreach (var entry in list) result.Add(entry.Item);
-        return result;
+        foreach (var item in items)
+        {
+            keys[sequence] = SortKey(Bucket(item, capacity), sequence);
+            result[sequence] = item;
+            sequence++;
+        }
+        Array.Sort(keys, result);
+        return [.. result];
     }
+
+    /// <summary>
+    /// Bucket first, then insertion sequence, packed in one long so that a large set (a session's 200k
+    /// ephemerals) sorts with each hash computed once and plain integer comparisons.
+    /// </summary>
+    internal static long SortKey(int bucket, long sequence) => ((long)bucket << 32) | (uint)sequence;
 }
 
 /// <summary>
@@ -101,8 +112,25 @@ public sealed class JavaOrderedSet
     public IReadOnlyList<string> Ordered()
     {
         if (_ordered is not null) return _ordered;
-        var entries = new List<KeyValuePair<string, long>>(_sequenceByItem);
         int capacity = Math.Max(_capacity, 1);
+        var keys = new long[_sequenceByItem.Count];
+        var items = new string[_sequenceByItem.Count];
+        int index = 0;
+        foreach (var (item, sequence) in _sequenceByItem)
+        {
+            keys[index] = JavaHashOrder.SortKey(JavaHashOrder.Bucket(item, capacity), sequence);
+            items[index] = item;
+            index++;
+        }
+        // A set that has seen more than 2^32 adds no longer fits its sequences beside the bucket in one long;
+        // it falls back to comparing the two, hashing on every comparison.
+        if (_nextSequence <= uint.MaxValue)
+        {
+            Array.Sort(keys, items);
+            _ordered = [.. items];
+            return _ordered;
+        }
+        var entries = new List<KeyValuePair<string, long>>(_sequenceByItem);
         entries.Sort((a, b) =>
         {
             int bucketA = JavaHashOrder.Bucket(a.Key, capacity), bucketB = JavaHashOrder.Bucket(b.Key, capacity);

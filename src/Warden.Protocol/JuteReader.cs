@@ -67,15 +67,10 @@ public ref struct JuteReader
         int length = ReadInt();
         if (length == -1) return null;
         if (length < 0) throw new JuteException($"negative string length {length}");
-        var bytes = Take(length);
-        try
-        {
-            return Strict.GetString(bytes);
-        }
-        catch (DecoderFallbackException)
-        {
-            throw new JuteException("string is not valid UTF-8");
-        }
+        // Java's jute decodes with new String(bytes, UTF_8), which puts U+FFFD in place of a malformed sequence
+        // instead of failing. Doing the same keeps the answer Apache's: a path with such bytes is then refused by
+        // path validation (U+FFFD is in its reserved range) with BADARGUMENTS, not MARSHALLINGERROR.
+        return Lenient.GetString(Take(length));
     }
 
     /// <summary>Reads a string that must be present; a null string becomes empty as Java's client never sends one.</summary>
@@ -103,5 +98,5 @@ public ref struct JuteReader
         return list;
     }
 
-    private static readonly UTF8Encoding Strict = new(false, true);
+    private static readonly UTF8Encoding Lenient = new(false, false);
 }

@@ -15,22 +15,55 @@ public sealed class JuteWriter : IBufferWriter<byte>, IDisposable
     private int _length;
     private int _frameStart = -1;
 
+    // Buffers referenced instead of copied, each with the offset in _buffer where it belongs on the wire.
+    private readonly List<(int Offset, byte[] Buffer)> _shared = [];
+    private int _sharedBytes;
+
     public JuteWriter(int initialCapacity = 256)
     {
         _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(16, initialCapacity));
     }
 
-    public int Length => _length;
-    public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, _length);
-    public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _length);
+    /// <summary>
+    /// Byte arrays at least this long, written with <see cref="WriteBuffer(byte[])"/>, are referenced rather than
+    /// copied, and come out only through <see cref="ToFrame"/>. Off (0) by default: turn it on only where every
+    /// array written is never changed afterwards, as a node's data is.
+    /// </summary>
+    public int ShareBuffersFromBytes { get; init; }
+
+    public int Length => _length + _sharedBytes;
+    public ReadOnlySpan<byte> WrittenSpan => _shared.Count == 0
+        ? _buffer.AsSpan(0, _length)
+        : throw new InvalidOperationException("the written bytes reference shared buffers; use ToFrame or ToArray");
+    public ReadOnlyMemory<byte> WrittenMemory => _shared.Count == 0
+        ? _buffer.AsMemory(0, _length)
+        : throw new InvalidOperationException("the written bytes reference shared buffers; use ToFrame or ToArray");
 
     public void Reset()
     {
         _length = 0;
         _frameStart = -1;
+        _shared.Clear();
+        _sharedBytes = 0;
     }
 
-    public byte[] ToArray() => WrittenSpan.ToArray();
+    public byte[] ToArray() => _shared.Count == 0 ? _buffer.AsSpan(0, _length).ToArray() : ToFrame().ToArray();
+
+    /// <summary>What was written, as segments: copies of the writer's own bytes around the shared buffers.</summary>
+    public OutboundFrame ToFrame()
+    {
+        if (_shared.Count == 0) return OutboundFrame.Of(_buffer.AsSpan(0, _length).ToArray());
+        var segments = new List<ReadOnlyMemory<byte>>(_shared.Count * 2 + 1);
+        int start = 0;
+        foreach (var (offset, buffer) in _shared)
+        {
+            if (offset > start) segments.Add(_buffer.AsSpan(start, offset - start).ToArray());
+            segments.Add(buffer);
+            start = offset;
+        }
+        if (_length > start) segments.Add(_buffer.AsSpan(start, _length - start).ToArray());
+        return new OutboundFrame([.. segments]);
+    }
 
     public void BeginFrame()
     {
@@ -42,7 +75,12 @@ public sealed class JuteWriter : IBufferWriter<byte>, IDisposable
     public void EndFrame()
     {
         if (_frameStart < 0) throw new InvalidOperationException("no frame is open");
-        BinaryPrimitives.WriteInt32BigEndian(_buffer.AsSpan(_frameStart), _length - _frameStart - 4);
+        int sharedInFrame = 0;
+        foreach (var (offset, buffer) in _shared)
+        {
+            if (offset > _frameStart) sharedInFrame += buffer.Length;
+        }
+        BinaryPrimitives.WriteInt32BigEndian(_buffer.AsSpan(_frameStart), _length - _frameStart - 4 + sharedInFrame);
         _frameStart = -1;
     }
 
@@ -74,6 +112,13 @@ public sealed class JuteWriter : IBufferWriter<byte>, IDisposable
         if (value is null)
         {
             WriteInt(-1);
+            return;
+        }
+        if (ShareBuffersFromBytes > 0 && value.Length >= ShareBuffersFromBytes)
+        {
+            WriteInt(value.Length);
+            _shared.Add((_length, value));
+            _sharedBytes += value.Length;
             return;
         }
         WriteBuffer(value.AsSpan());

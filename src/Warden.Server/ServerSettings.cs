@@ -22,6 +22,24 @@ public sealed record ServerSettings
     /// <summary>Requests one connection may have in flight before the server stops reading from it.</summary>
     public int MaxOutstandingPerConnection { get; init; } = 1000;
 
+    /// <summary>
+    /// Requests the whole server may hold unanswered (zookeeper.globalOutstandingLimit); past it, connections
+    /// with a request in flight are not read from until their answers go out.
+    /// </summary>
+    public int GlobalOutstandingLimitRequests { get; init; } = 1000;
+
+    /// <summary>
+    /// Reply bytes one connection may have waiting to be written before the server stops reading its requests;
+    /// they then wait in the kernel, not in the server.
+    /// </summary>
+    public long MaxOutboundBytesPerConnection { get; init; } = 1024 * 1024;
+
+    /// <summary>
+    /// How long a connection may take to send its whole connect request (zookeeper.nio.sessionlessCnxnTimeout);
+    /// bytes trickling in do not extend it.
+    /// </summary>
+    public int SessionlessConnectionTimeoutMs { get; init; } = 10_000;
+
     /// <summary>Frames one connection may have waiting to be written before it is treated as stuck and closed.</summary>
     public int MaxQueuedFramesPerConnection { get; init; } = 100_000;
 
@@ -95,6 +113,9 @@ public sealed record ServerSettings
             PurgeIntervalHours = config.PurgeIntervalHours,
             MaxPacketBytes = config.JuteMaxBufferBytes,
             MaxOutstandingPerConnection = Math.Max(1, config.GlobalOutstandingLimitRequests),
+            GlobalOutstandingLimitRequests = Math.Max(1, config.GlobalOutstandingLimitRequests),
+            SessionlessConnectionTimeoutMs = config.SystemProperties.TryGetValue("zookeeper.nio.sessionlessCnxnTimeout", out var sessionless)
+                && int.TryParse(sessionless, out var sessionlessMs) && sessionlessMs > 0 ? sessionlessMs : 10_000,
             FourLetterWords = config.FourLetterWordWhitelist,
             DataDir = config.DataDir,
             DataLogDir = config.DataLogDir,

@@ -43,14 +43,12 @@ public class CodecTests
     }
 
     [Fact]
-    public void InvalidUtf8IsRejected()
+    public void InvalidUtf8DecodesWithReplacementCharactersAsJavaDoes()
     {
         var bytes = Convert.FromHexString("00000002c328");
-        Assert.Throws<JuteException>(() =>
-        {
-            var reader = new JuteReader(bytes);
-            reader.ReadString();
-        });
+        var reader = new JuteReader(bytes);
+        Assert.Equal("\ufffd(", reader.ReadString());
+        Assert.False(PathValidation.IsValid("/a" + "\ufffd"));
     }
 
     [Fact]

@@ -24,34 +24,45 @@ public sealed class ClientConnection : IClientConnection
     private readonly ServerCore _core;
     private readonly FourLetterWords _fourLetterWords;
     private readonly ILogger _log;
-    private readonly Channel<byte[]> _outbound;
+    private readonly Channel<OutboundFrame> _outbound;
     private readonly CancellationTokenSource _closing = new();
-    private readonly SemaphoreSlim _admission;
+    private readonly OutstandingRequests _global;
+    private readonly ProgressSignal _progress = new();
+    private readonly long _maxOutboundBytes;
+    private readonly int _maxOutstanding;
     private string _closeReason = "the client closed the connection";
     private readonly Action _releaseSlot;
     private int _slotReleased;
+    private long _queuedBytes;
+    private int _outstanding;
+    private int _handshakeDone;
+    private long _lastHeardAtMs = long.MinValue / 2;
 
     /// <param name="releaseSlot">Frees this connection's place in the per-address limit; called once, as the
     /// connection starts to close and before the socket goes, as Apache does, so a client that reconnects at
     /// once is not refused for a connection that is already on its way out.</param>
-    public ClientConnection(Socket socket, ServerCore core, FourLetterWords fourLetterWords, ILogger log, Action releaseSlot)
+    /// <param name="global">The server-wide count of unanswered requests this connection adds to.</param>
+    public ClientConnection(Socket socket, ServerCore core, FourLetterWords fourLetterWords, ILogger log, Action releaseSlot,
+        OutstandingRequests global)
     {
         _releaseSlot = releaseSlot;
         _socket = socket;
         _core = core;
         _fourLetterWords = fourLetterWords;
         _log = log;
+        _global = global;
         ConnectionId = Interlocked.Increment(ref _nextConnectionId);
         var remote = socket.RemoteEndPoint as IPEndPoint;
         RemoteEndPoint = remote;
         RemoteAddress = remote?.Address.ToString() ?? "unknown";
         var settings = core.Settings;
-        _outbound = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(settings.MaxQueuedFramesPerConnection)
+        _outbound = Channel.CreateBounded<OutboundFrame>(new BoundedChannelOptions(settings.MaxQueuedFramesPerConnection)
         {
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
-        _admission = new SemaphoreSlim(settings.MaxOutstandingPerConnection, settings.MaxOutstandingPerConnection);
+        _maxOutboundBytes = Math.Max(1, settings.MaxOutboundBytesPerConnection);
+        _maxOutstanding = Math.Max(1, settings.MaxOutstandingPerConnection);
     }
 
     public long ConnectionId { get; }
@@ -65,11 +76,22 @@ public sealed class ClientConnection : IClientConnection
     /// <summary>Frames queued but not yet written.</summary>
     public int QueuedFrames => _outbound.Reader.Count;
 
-    public void Send(byte[] frame)
+    /// <summary>Bytes queued but not yet handed to the socket.</summary>
+    public long QueuedBytes => Interlocked.Read(ref _queuedBytes);
+
+    /// <summary>When the last complete packet arrived, on the loop's monotonic clock.</summary>
+    public long LastHeardAtMs => Interlocked.Read(ref _lastHeardAtMs);
+
+    public void Send(byte[] frame) => Send(OutboundFrame.Of(frame));
+
+    public void Send(OutboundFrame frame)
     {
+        Interlocked.Add(ref _queuedBytes, frame.Length);
         if (!_outbound.Writer.TryWrite(frame))
         {
-            // The loop must never wait for a client; one that does not read its replies is cut off.
+            Interlocked.Add(ref _queuedBytes, -frame.Length);
+            // The loop must never wait for a client. The read side stops taking requests long before this
+            // many frames pile up, so only watch events can get here: a client that reads nothing is cut off.
             Close("the client is not reading its replies (outbound queue full)");
         }
     }
@@ -89,7 +111,16 @@ public sealed class ClientConnection : IClientConnection
 
     public void RequestCompleted()
     {
-        if (_admission.CurrentCount < _core.Settings.MaxOutstandingPerConnection) _admission.Release();
+        // Only a request that was counted is taken off; after the connection has gone, its count is already
+        // returned to the server-wide total, and a late answer must not take it off twice.
+        while (true)
+        {
+            int current = Volatile.Read(ref _outstanding);
+            if (current <= 0) return;
+            if (Interlocked.CompareExchange(ref _outstanding, current - 1, current) == current) break;
+        }
+        _global.Add(-1);
+        _progress.Pulse();
     }
 
     public void Process(WatchedEvent watchedEvent)
@@ -106,6 +137,14 @@ public sealed class ClientConnection : IClientConnection
     public async Task RunAsync(CancellationToken serverStopping)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(serverStopping, _closing.Token);
+        // One deadline for the whole handshake, as Apache's sessionless connection timeout, except that bytes
+        // trickling in do not push it back: a client that sends one byte a second must not hold a descriptor
+        // for ever.
+        using var handshakeDeadline = new CancellationTokenSource(TimeSpan.FromMilliseconds(_core.Settings.SessionlessConnectionTimeoutMs));
+        using var onDeadline = handshakeDeadline.Token.Register(() =>
+        {
+            if (Volatile.Read(ref _handshakeDone) == 0) Close($"no connect request within {_core.Settings.SessionlessConnectionTimeoutMs} ms");
+        });
         await using var stream = new NetworkStream(_socket, ownsSocket: true);
         var input = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 65536, minimumReadSize: 4096));
         var output = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 65536));
@@ -115,19 +154,23 @@ public sealed class ClientConnection : IClientConnection
         {
             handshakeSeen = await ReadLoopAsync(input, linked.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException)
+        catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
         {
-        }
-        catch (IOException)
-        {
+            // A close that races the client's bytes (the socket disposed under a pending read) is an ordinary
+            // end of a connection, not a fault worth a stack trace.
+            handshakeSeen = Volatile.Read(ref _handshakeDone) == 2;
         }
         finally
         {
+            Interlocked.CompareExchange(ref _handshakeDone, 1, 0);
             ReleaseSlot();
             _outbound.Writer.TryComplete();
             await writing.ConfigureAwait(false);
             _closing.Cancel();
             await input.CompleteAsync().ConfigureAwait(false);
+            // Requests still unanswered leave the server-wide count with the connection.
+            int left = Interlocked.Exchange(ref _outstanding, 0);
+            if (left > 0) _global.Add(-left);
             if (handshakeSeen) _core.Post(new DisconnectWork(this));
             _log.LogDebug("Closed connection {Remote}: {Reason}", DisplayAddress, _closeReason);
         }
@@ -146,6 +189,7 @@ public sealed class ClientConnection : IClientConnection
             {
                 if (!handshakeSeen && buffer.Length >= 4 && FourLetterWords.TryGetWord(buffer, out var word))
                 {
+                    Interlocked.CompareExchange(ref _handshakeDone, 1, 0);
                     string answer = await _fourLetterWords.AnswerAsync(word, this).ConfigureAwait(false);
                     Send(System.Text.Encoding.UTF8.GetBytes(answer));
                     Close("four-letter word answered");
@@ -163,9 +207,12 @@ public sealed class ClientConnection : IClientConnection
                         Close("bad packet length");
                         return handshakeSeen;
                     }
+                    Interlocked.Exchange(ref _lastHeardAtMs, _core.MonotonicNowMs);
                     if (!handshakeSeen)
                     {
                         if (!TryHandshake(payload)) return false;
+                        // 2: known to the loop, so a close from here on must tell it.
+                        Volatile.Write(ref _handshakeDone, 2);
                         handshakeSeen = true;
                         continue;
                     }
@@ -213,10 +260,20 @@ public sealed class ClientConnection : IClientConnection
         var reader = new JuteReader(bytes);
         var header = RequestHeader.Read(ref reader);
         var body = bytes[8..].ToArray();
-        // Back-pressure: stop reading once this connection has too many requests in flight.
-        await _admission.WaitAsync(cancellation).ConfigureAwait(false);
+        // Back-pressure, before the request is taken: wait while this connection's replies are backed up (so
+        // its next requests wait in the kernel, not here), while it has as many requests in flight as it may,
+        // and while the server as a whole is over its outstanding limit and this connection has one in flight.
+        await _progress.WaitUntilAsync(MayTakeRequest, cancellation).ConfigureAwait(false);
+        Interlocked.Increment(ref _outstanding);
+        _global.Add(1);
         _core.Post(new RequestWork(this, header.Xid, (OpCode)header.Type, body, _core.MonotonicNowMs));
         return true;
+    }
+
+    private bool MayTakeRequest()
+    {
+        int outstanding = Volatile.Read(ref _outstanding);
+        return QueuedBytes < _maxOutboundBytes && outstanding < _maxOutstanding && !_global.MustWait(outstanding);
     }
 
     private static ReadOnlySpan<byte> Contiguous(ReadOnlySequence<byte> payload) =>
@@ -229,12 +286,21 @@ public sealed class ClientConnection : IClientConnection
         {
             while (await reader.WaitToReadAsync(cancellation).ConfigureAwait(false))
             {
-                while (reader.TryRead(out var frame)) output.Write(frame);
+                long batchBytes = 0;
+                while (reader.TryRead(out var frame))
+                {
+                    foreach (var segment in frame.Segments) output.Write(segment.Span);
+                    batchBytes += frame.Length;
+                    // Flush in pieces of about the outbound limit, so the pipe never holds much more than that.
+                    if (output.UnflushedBytes >= _maxOutboundBytes) break;
+                }
                 var flush = await output.FlushAsync(cancellation).ConfigureAwait(false);
+                Interlocked.Add(ref _queuedBytes, -batchBytes);
+                _progress.Pulse();
                 if (flush.IsCompleted) break;
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or IOException or SocketException)
+        catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
         {
         }
         finally

@@ -9,7 +9,7 @@ namespace Warden.Server.Network;
 /// <summary>
 /// Accepts client connections on the client port and runs each on its own asynchronous task (no thread per
 /// connection). Enforces maxClientCnxns per remote address as Apache does: the extra connection is closed at
-/// once, with one log line.
+/// once, and repeated refusals are folded into one log line a second.
 /// </summary>
 public sealed class ClientListener : IAsyncDisposable
 {
@@ -20,6 +20,8 @@ public sealed class ClientListener : IAsyncDisposable
     private readonly ConcurrentDictionary<IPAddress, int> _perAddress = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly FourLetterWords _fourLetterWords;
+    private readonly OutstandingRequests _outstanding;
+    private readonly RateLimitedLog _refusals;
     private Task? _acceptLoop;
 
     /// <summary>Binds the port; throws SocketException when it is taken, before anything else starts.</summary>
@@ -34,7 +36,12 @@ public sealed class ClientListener : IAsyncDisposable
         _socket.Listen(512);
         LocalEndPoint = (IPEndPoint)_socket.LocalEndPoint!;
         _fourLetterWords = new FourLetterWords(core, () => _connections.Values.ToList());
+        _outstanding = new OutstandingRequests(core.Settings.GlobalOutstandingLimitRequests);
+        _refusals = new RateLimitedLog(log, TimeProvider.System, TimeSpan.FromSeconds(1));
     }
+
+    /// <summary>Requests taken off client sockets and not yet answered, across all connections.</summary>
+    public long OutstandingRequests => _outstanding.Count;
 
     public IPEndPoint LocalEndPoint { get; }
     public int ConnectionCount => _connections.Count;
@@ -66,7 +73,7 @@ public sealed class ClientListener : IAsyncDisposable
             if (limit > 0 && count > limit)
             {
                 _perAddress.AddOrUpdate(address, 0, (_, n) => n - 1);
-                _log.LogWarning("Too many connections from {Address} - max is {Limit}", address, limit);
+                _refusals.Warn($"Too many connections from {address} - max is {limit}");
                 client.Dispose();
                 continue;
             }
@@ -77,7 +84,7 @@ public sealed class ClientListener : IAsyncDisposable
     private async Task RunConnectionAsync(Socket client, IPAddress address)
     {
         var connection = new ClientConnection(client, _core, _fourLetterWords, _log,
-            () => _perAddress.AddOrUpdate(address, 0, (_, n) => Math.Max(0, n - 1)));
+            () => _perAddress.AddOrUpdate(address, 0, (_, n) => Math.Max(0, n - 1)), _outstanding);
         _connections[connection.ConnectionId] = connection;
         try
         {

@@ -22,6 +22,16 @@ public interface IClientConnection : IWatcher
     /// <summary>Queues one whole frame (length prefix included) to be written in order.</summary>
     void Send(byte[] frame);
 
+    /// <summary>Queues a frame whose large buffers are shared with other frames rather than copied.</summary>
+    void Send(OutboundFrame frame) => Send(frame.ToArray());
+
+    /// <summary>
+    /// When the connection last received a whole packet, on the loop's clock. The network side sees packets as
+    /// they arrive, even while the loop is busy, so a session is not expired for a ping the loop had no time to
+    /// read (Apache touches the session when a request arrives, too).
+    /// </summary>
+    long LastHeardAtMs => long.MinValue / 2;
+
     /// <summary>Closes the connection once the frames queued so far are written.</summary>
     void Close(string reason);
 

@@ -90,7 +90,7 @@ public sealed partial class ServerCore
         header.Write(_writer);
         body?.Write(_writer);
         _writer.EndFrame();
-        connection.Send(_writer.ToArray());
+        connection.Send(_writer.ToFrame());
         connection.State.PacketsSent++;
         Stats.PacketsSent++;
     }

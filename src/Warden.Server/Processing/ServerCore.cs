@@ -28,7 +28,8 @@ public sealed partial class ServerCore
     private readonly ServerSettings _settings;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
-    private readonly JuteWriter _writer = new(4096);
+    // Node data in replies is referenced, not copied: a node's data array is replaced on setData, never changed.
+    private readonly JuteWriter _writer = new(4096) { ShareBuffersFromBytes = 4096 };
     private RequestPreparer _preparer;
     private ReadHandler _reads;
     private long _lastProposedZxid;
@@ -263,6 +264,14 @@ public sealed partial class ServerCore
     {
         // Only a standalone server or the leader expires sessions; learners report their clients' activity to it.
         if (!PreparesWrites) return;
+        // Count what the network heard while the loop was busy, before expiring anyone: a session must not
+        // expire because the server was too slow to read its pings.
+        foreach (var connection in _connections.Values)
+        {
+            if (connection.State.Session is not { IsClosing: false } live || !ReferenceEquals(live.Owner, connection)) continue;
+            long heardAtMs = connection.LastHeardAtMs;
+            if (heardAtMs + live.TimeoutMs >= live.ExpiresAtMs) Sessions.Touch(live, heardAtMs);
+        }
         foreach (var session in Sessions.TakeExpired(NowMs))
         {
             _log.LogInformation("Expiring session {Session}, timeout of {TimeoutMs}ms exceeded", session, session.TimeoutMs);
