@@ -62,7 +62,7 @@ public sealed class HostileClientTests(ITestOutputHelper output)
         output.WriteLine($"the slow connection holds {queued.QueuedFrames} replies, {queued.QueuedBytes / 1024} KiB on the wire");
 
         output.WriteLine($"{sentRequests} requests sent; resident memory grew by {grownBytes / 1024} KiB; bystander's slowest answer {bystander.MaxLatencyMs} ms");
-        await bystander.AssertHealthyAsync(maxLatencyMs: 2000);
+        await bystander.AssertHealthyAsync(maxLatencyMs: 5000);
         Assert.True(sentRequests >= 1000, $"only {sentRequests} requests went out; the flood did not reach the server's limits");
         // The server stopped reading: at most the replies to requests it had taken (the per-connection limit,
         // 1,000) wait for the client, not one per request it sent.
@@ -97,7 +97,7 @@ public sealed class HostileClientTests(ITestOutputHelper output)
 
         // A short session timeout: if the loop stalled for long, or the server failed to count the pings it
         // heard meanwhile, this session would expire.
-        await using var bystander = await Bystander.StartAsync(server.EndPoint, sessionTimeoutMs: 2000);
+        await using var bystander = await Bystander.StartAsync(server.EndPoint, sessionTimeoutMs: 6000);
         var clock = Stopwatch.StartNew();
         var (closed, _) = await owner.CallAsync(OpCode.CloseSession, null);
         long closeMs = clock.ElapsedMilliseconds;
@@ -108,7 +108,7 @@ public sealed class HostileClientTests(ITestOutputHelper output)
         // Apache takes about 1.2 s; the bound leaves room for a loaded two-core CI machine, and the quadratic
         // removal this guards against took minutes.
         Assert.True(closeMs < 8000, $"closing a session with {Nodes} ephemerals took {closeMs} ms");
-        await bystander.AssertHealthyAsync(maxLatencyMs: 3000);
+        await bystander.AssertHealthyAsync(maxLatencyMs: 5000);
     }
 
     [Fact]
