@@ -40,6 +40,22 @@ public sealed class EnsembleProcess : IAsyncDisposable
     /// <summary>Every member's client address, comma-separated, as a client's host list.</summary>
     public string ConnectString => string.Join(',', Members.Select(m => m.ConnectString));
 
+    /// <summary>
+    /// The implementation the ensemble tests run: Warden unless WARDEN_ENSEMBLE_SUBJECT=apache, which runs the
+    /// same tests on Apache ZooKeeper 3.8 to show that the tests and this harness are sound.
+    /// </summary>
+    public static ServerKind SubjectFromEnvironment()
+    {
+        var value = Environment.GetEnvironmentVariable("WARDEN_ENSEMBLE_SUBJECT");
+        if (string.IsNullOrEmpty(value))
+        {
+            return ServerKind.Warden;
+        }
+        return Enum.TryParse<ServerKind>(value, ignoreCase: true, out var kind)
+            ? kind
+            : throw new InvalidOperationException($"WARDEN_ENSEMBLE_SUBJECT must be 'apache' or 'warden', not '{value}'");
+    }
+
     /// <summary>The member with server id <paramref name="id"/>.</summary>
     public EnsembleMember this[int id] => Members.Single(m => m.Id == id);
 
