@@ -39,6 +39,28 @@ public sealed class FormationTests(ITestOutputHelper output)
         Assert.Contains("Leading epoch", leader.CapturedOutput);
     }
 
+    /// <summary>
+    /// Two of three members are a quorum whichever one is missing: they must elect a leader between them
+    /// (the one with the higher id, all else equal) and serve.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task TwoOfThreeMembersElectALeaderWhicheverIsDown(int down)
+    {
+        await using var ensemble = EnsembleProcess.Create(3, Subject.Kind);
+        foreach (var member in ensemble.Members.Where(m => m.Id != down))
+        {
+            member.Start();
+        }
+        var leader = await ensemble.WaitForQuorumAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(ensemble.Members.Where(m => m.Id != down).Max(m => m.Id), leader.Id);
+        await using var client = await Clients.ConnectAsync(ensemble.ConnectString);
+        using var timeout = new CancellationTokenSource(Clients.StepTimeout);
+        await client.CreateAsync("/two-of-three", [], CreateMode.Persistent, cancellationToken: timeout.Token);
+    }
+
     [Theory]
     [InlineData(3)]
     [InlineData(5)]
