@@ -1,0 +1,66 @@
+using Warden.Testing;
+using Xunit.Abstractions;
+
+namespace Warden.Ensemble.Tests;
+
+/// <summary>
+/// What monitoring sees: `srvr` gives each member's Mode line as Apache's does, and a member that cannot
+/// reach a quorum answers with Apache's not-serving text while its log says which peers it cannot reach.
+/// </summary>
+public sealed class StatusTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(5);
+
+    [Fact]
+    public async Task SrvrGivesEachMemberItsModeLine()
+    {
+        await using var ensemble = await EnsembleProcess.StartAsync(3, Subject.Kind);
+        var leader = await ensemble.WaitForQuorumAsync(TimeSpan.FromSeconds(30));
+        foreach (var member in ensemble.Members)
+        {
+            var status = await member.FourLetterWordAsync("srvr", ProbeTimeout);
+            output.WriteLine($"server.{member.Id}:\n{status}");
+            var lines = status.Split('\n');
+            Assert.Contains(member == leader ? "Mode: leader" : "Mode: follower", lines);
+            Assert.Single(lines, l => l.StartsWith("Mode: ", StringComparison.Ordinal));
+            Assert.StartsWith("Zookeeper version: ", status);
+            // zkServer.sh status and most monitoring read `stat` rather than `srvr`; it carries the same line.
+            var stat = await member.FourLetterWordAsync("stat", ProbeTimeout);
+            Assert.Contains(member == leader ? "Mode: leader" : "Mode: follower", stat.Split('\n'));
+        }
+    }
+
+    /// <summary>
+    /// One member of three started with the others down: it listens, answers `ruok`, but every
+    /// data-bearing four-letter word gets Apache's one line, and its log names the peers it cannot reach.
+    /// </summary>
+    [Fact]
+    public async Task MemberStartedAloneIsNotServingAndSaysWhomItCannotReach()
+    {
+        await using var ensemble = EnsembleProcess.Create(3, Subject.Kind);
+        var alone = ensemble[1];
+        alone.Start();
+        await ensemble.WaitForModeAsync(alone, MemberMode.NotServing, TimeSpan.FromSeconds(30));
+
+        var status = await alone.FourLetterWordAsync("srvr", ProbeTimeout);
+        Assert.Equal(EnsembleMember.NotServingText + "\n", status);
+        Assert.Equal("imok", await alone.FourLetterWordAsync("ruok", ProbeTimeout));
+
+        // Apache logs "Cannot open channel to N at election address ..." with a stack trace; Warden one line naming every peer.
+        var cannotReach = Subject.IsWarden ? "cannot reach" : "Cannot open channel to";
+        await alone.WaitForOutputAsync(cannotReach, TimeSpan.FromSeconds(30));
+        var log = alone.CapturedOutput;
+        output.WriteLine(log);
+        foreach (var peer in ensemble.Members.Where(m => m != alone))
+        {
+            Assert.Contains(Subject.IsWarden
+                ? $"server.{peer.Id} at 127.0.0.1:{peer.ElectionPort}"
+                : $"Cannot open channel to {peer.Id} at election address /127.0.0.1:{peer.ElectionPort}", log);
+        }
+
+        // A second member makes a quorum of two out of three: both serve, one leads.
+        ensemble[2].Start();
+        var leader = await ensemble.WaitForQuorumAsync(TimeSpan.FromSeconds(60));
+        output.WriteLine($"with server.2 up, server.{leader.Id} leads");
+    }
+}
