@@ -50,7 +50,12 @@ public sealed class DifferentialTests(ITestOutputHelper output)
     /// comparing, <paramref name="checkOracleTrace"/> may assert that the oracle's trace covers what the
     /// workload is meant to reach.
     /// </summary>
-    internal static async Task CompareDriverTracesAsync(string driver, ServerProcess oracle, ServerProcess subject,
+    internal static Task CompareDriverTracesAsync(string driver, ServerProcess oracle, ServerProcess subject,
+        int seed, int ops, TimeSpan timeout, ITestOutputHelper output, Action<string[]>? checkOracleTrace = null) =>
+        CompareDriverTracesAsync(driver, DriverTarget.Of(oracle), DriverTarget.Of(subject), seed, ops, timeout, output, checkOracleTrace);
+
+    /// <summary>The same comparison for any pair of targets, such as two ensembles given by their connect strings.</summary>
+    internal static async Task CompareDriverTracesAsync(string driver, DriverTarget oracle, DriverTarget subject,
         int seed, int ops, TimeSpan timeout, ITestOutputHelper output, Action<string[]>? checkOracleTrace = null)
     {
         var directory = Directory.CreateTempSubdirectory("warden-diff-");
@@ -64,16 +69,16 @@ public sealed class DifferentialTests(ITestOutputHelper output)
                 RunDriverAsync(driver, subject, seed, ops, subjectTrace, timeout));
             output.WriteLine($"{driver}: seed {seed}, {ops} ops, {oracle} vs {subject}: both runs took {(DateTime.UtcNow - started).TotalSeconds:0.0} s");
             Assert.True(runs[0].ExitCode == 0,
-                $"the driver failed against the oracle {oracle}: {runs[0].Describe()}\n--- server ---\n{oracle.CapturedOutput}");
+                $"the driver failed against the oracle {oracle}: {runs[0].Describe()}\n--- server ---\n{oracle.Output()}");
 
             var expected = await File.ReadAllLinesAsync(oracleTrace);
             checkOracleTrace?.Invoke(expected);
             var actual = File.Exists(subjectTrace) ? await File.ReadAllLinesAsync(subjectTrace) : [];
-            var difference = FirstDifference(expected, actual, seed, ops, subject.Kind.ToString());
+            var difference = FirstDifference(expected, actual, seed, ops, subject.Kind);
             if (difference is not null)
             {
                 Assert.Fail($"{difference}driver: {runs[1].Describe()}\n" +
-                            $"--- {subject.Kind} server output (tail) ---\n{Tail(subject.CapturedOutput)}");
+                            $"--- {subject.Kind} server output (tail) ---\n{Tail(subject.Output())}");
             }
             Assert.True(runs[1].ExitCode == 0, $"the driver failed against {subject}: {runs[1].Describe()}");
         }
@@ -108,7 +113,7 @@ public sealed class DifferentialTests(ITestOutputHelper output)
             : $"seed {seed}: the {subjectName} trace has {actual.Length - expected.Length} extra lines, the first: {actual[expected.Length]}\n";
     }
 
-    private static Task<ProcessResult> RunDriverAsync(string driver, ServerProcess server, int seed, int ops, string tracePath, TimeSpan timeout) =>
+    private static Task<ProcessResult> RunDriverAsync(string driver, DriverTarget server, int seed, int ops, string tracePath, TimeSpan timeout) =>
         Transcripts.RunPythonAsync(
             driver,
             ["--server", server.ConnectString, "--seed", seed.ToString(CultureInfo.InvariantCulture),
@@ -122,4 +127,14 @@ public sealed class DifferentialTests(ITestOutputHelper output)
         var value = Environment.GetEnvironmentVariable(name);
         return string.IsNullOrEmpty(value) ? fallback : int.Parse(value, CultureInfo.InvariantCulture);
     }
+}
+
+/// <summary>What a trace driver runs against: a name for messages, a connect string, and the servers' output.</summary>
+internal sealed record DriverTarget(string Kind, string ConnectString, Func<string> Output)
+{
+    public static DriverTarget Of(ServerProcess server) => new(server.Kind.ToString(), server.ConnectString, () => server.CapturedOutput) { Description = server.ToString() };
+
+    public string Description { get; init; } = "";
+
+    public override string ToString() => Description.Length > 0 ? Description : $"{Kind} at {ConnectString}";
 }
