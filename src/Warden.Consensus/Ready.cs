@@ -94,3 +94,6 @@ public sealed class Ready
 /// epoch, and whether it serves clients (an established leader, or a learner after UPTODATE).
 /// </summary>
 public sealed record RoleChange(PeerState State, ServerId? Leader, int Epoch, bool Serving);
+
+/// <summary>A learner as its leader sees it: whether it votes, and whether it has been brought up to date.</summary>
+public sealed record LearnerStatus(ServerId Id, bool IsObserver, bool Synced);

@@ -39,6 +39,12 @@ public sealed class ZabPeer
     /// </summary>
     public Zxid? NextProposalZxid => _context.Role is Leader leader ? leader.NextProposalZxid : null;
 
+    /// <summary>On a leader, its learners and whether each is synchronised; empty otherwise.</summary>
+    public IReadOnlyList<LearnerStatus> Learners => _context.Role is Leader leader ? leader.Learners : [];
+
+    /// <summary>On a leader, learner syncs waiting for a commit.</summary>
+    public int PendingSyncs => _context.Role is Leader leader ? leader.PendingSyncs : 0;
+
     public Zxid LastLoggedZxid => _context.Log.LastZxid;
     public Zxid CommittedZxid => _context.Log.Committed;
     public int AcceptedEpoch => _context.AcceptedEpoch;

@@ -23,6 +23,13 @@ internal sealed class Leader(PeerContext context) : Role(context)
     /// <summary>Learners waiting for SYNC until the COMMIT of the zxid they are keyed by (Apache's pendingSyncs).</summary>
     private readonly Dictionary<Zxid, List<LearnerSession>> _pendingSyncs = [];
 
+    /// <summary>Every learner connected to this leader, and whether it is past UPTODATE; for mntr.</summary>
+    public IReadOnlyList<LearnerStatus> Learners =>
+        _sessions.Values.Select(s => new LearnerStatus(s.Id, s.IsObserver, s.Phase == LearnerPhase.UpToDate)).ToList();
+
+    /// <summary>Learner syncs waiting for the commit of a proposal; mntr's zk_pending_syncs.</summary>
+    public int PendingSyncs => _pendingSyncs.Values.Sum(waiting => waiting.Count);
+
     public override PeerState State => PeerState.Leading;
     public override ServerId? LeaderId => Context.Id;
     public bool IsEstablished => _established;

@@ -245,6 +245,18 @@ public sealed class FourLetterWords(ServerCore core, Func<IReadOnlyCollection<Cl
             ("zk_uptime", (System.Environment.TickCount64 - _startedAtMs).ToString(CultureInfo.InvariantCulture)),
             ("zk_local_sessions", "0"),
         };
+        if (core.EnsembleStatus?.Invoke() is { } ensemble)
+        {
+            lines.Add(("zk_peer_state", ensemble.PeerState));
+            if (core.Mode == ServingMode.Leader)
+            {
+                lines.Add(("zk_learners", ensemble.Learners.ToString(CultureInfo.InvariantCulture)));
+                lines.Add(("zk_synced_followers", ensemble.SyncedFollowers.ToString(CultureInfo.InvariantCulture)));
+                lines.Add(("zk_synced_non_voting_followers", "0"));
+                lines.Add(("zk_synced_observers", ensemble.SyncedObservers.ToString(CultureInfo.InvariantCulture)));
+                lines.Add(("zk_pending_syncs", ensemble.PendingSyncs.ToString(CultureInfo.InvariantCulture)));
+            }
+        }
         var text = new StringBuilder();
         foreach (var (key, value) in lines) text.Append(key).Append('\t').Append(value).Append('\n');
         return text.ToString();

@@ -56,6 +56,9 @@ public sealed partial class ServerCore
     public IReadOnlyCollection<IClientConnection> Connections => _connections.Values;
     public int OutstandingRequests => _awaiting.Count;
 
+    /// <summary>An ensemble member's quorum figures for mntr; null on a standalone server. Read from any thread.</summary>
+    public Func<EnsembleStatus>? EnsembleStatus { get; set; }
+
     /// <summary>What this server does with clients now; changed only on the loop.</summary>
     public ServingMode Mode { get; private set; }
 

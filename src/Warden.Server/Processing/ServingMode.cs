@@ -13,3 +13,11 @@ public enum ServingMode
     Observer,
     NotServing,
 }
+
+/// <summary>An ensemble member's figures for mntr, as its quorum host last saw them.</summary>
+/// <param name="PeerState">Apache's detailed peer state, such as "leading - broadcast".</param>
+/// <param name="Learners">On the leader: learners connected.</param>
+/// <param name="SyncedFollowers">On the leader: voting learners brought up to date.</param>
+/// <param name="SyncedObservers">On the leader: observers brought up to date.</param>
+/// <param name="PendingSyncs">On the leader: learner syncs waiting for a commit.</param>
+public sealed record EnsembleStatus(string PeerState, int Learners, int SyncedFollowers, int SyncedObservers, int PendingSyncs);

@@ -39,6 +39,7 @@ public sealed partial class QuorumPeerHost : IReplicator, ILeaderLink
     private Thread? _thread;
     private Task? _clock;
     private RoleView _role = new(PeerState.Looking, null, false);
+    private EnsembleStatus _status = new("looking - election", 0, 0, 0, 0);
 
     public QuorumPeerHost(ServerSettings settings, EnsembleStorage storage, ILogger log, TimeProvider? time = null)
     {
@@ -85,7 +86,11 @@ public sealed partial class QuorumPeerHost : IReplicator, ILeaderLink
     public ServerId Id => _peer.Id;
 
     /// <summary>The request loop this host feeds; set before <see cref="Run"/>.</summary>
-    public void Attach(ServerCore core) => _core = core;
+    public void Attach(ServerCore core)
+    {
+        _core = core;
+        core.EnsembleStatus = () => Volatile.Read(ref _status);
+    }
 
     public void Start(Action<TxnHeaderAndBody> onCommitted) => _onCommitted = onCommitted;
 
@@ -173,6 +178,7 @@ public sealed partial class QuorumPeerHost : IReplicator, ILeaderLink
             case Tick:
                 _peer.Tick();
                 NoteQuorumTrouble();
+                NoteStatus();
                 break;
             case TxnHeaderAndBody txn:
                 ProposeOnPeer(txn);
@@ -187,6 +193,15 @@ public sealed partial class QuorumPeerHost : IReplicator, ILeaderLink
                 _peer.SendToLearner(answer.Learner, answer.Packet);
                 break;
         }
+    }
+
+    /// <summary>Refreshes the figures mntr reports; on each tick, so that they cost nothing per message.</summary>
+    private void NoteStatus()
+    {
+        var learners = _peer.Learners;
+        string state = _peer.State.ToString().ToLowerInvariant() + (_peer.IsServing ? " - broadcast" : _peer.State == PeerState.Looking ? " - election" : " - synchronization");
+        Volatile.Write(ref _status, new EnsembleStatus(state, learners.Count,
+            learners.Count(l => l.Synced && !l.IsObserver), learners.Count(l => l.Synced && l.IsObserver), _peer.PendingSyncs));
     }
 
     private void ProposeOnPeer(TxnHeaderAndBody txn)
