@@ -30,6 +30,38 @@ public sealed class StatusTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>mntr carries Apache's ensemble keys: the peer state everywhere, the learner counts on the leader.</summary>
+    [Fact]
+    public async Task MntrReportsThePeerStateAndTheLeadersLearners()
+    {
+        await using var ensemble = await EnsembleProcess.StartAsync(3, Subject.Kind);
+        var leader = await ensemble.WaitForQuorumAsync(TimeSpan.FromSeconds(30));
+        // The leader counts a learner as synced once it has acked NEWLEADER and been sent UPTODATE; poll, bounded.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        Dictionary<string, string> keys;
+        do
+        {
+            keys = Keys(await leader.FourLetterWordAsync("mntr", ProbeTimeout));
+        }
+        while (keys.GetValueOrDefault("zk_synced_followers") != "2" && DateTime.UtcNow < deadline);
+        Assert.Equal("leader", keys["zk_server_state"]);
+        Assert.Equal("leading - broadcast", keys["zk_peer_state"]);
+        Assert.Equal("2", keys["zk_learners"]);
+        Assert.Equal("2", keys["zk_synced_followers"]);
+        Assert.Equal("0", keys["zk_synced_observers"]);
+        Assert.Equal("0", keys["zk_pending_syncs"]);
+        foreach (var follower in ensemble.Members.Where(m => m != leader))
+        {
+            var followerKeys = Keys(await follower.FourLetterWordAsync("mntr", ProbeTimeout));
+            Assert.Equal("follower", followerKeys["zk_server_state"]);
+            Assert.Equal("following - broadcast", followerKeys["zk_peer_state"]);
+            Assert.False(followerKeys.ContainsKey("zk_learners"));
+        }
+
+        static Dictionary<string, string> Keys(string mntr) => mntr.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => line.Split('\t', 2)).Where(parts => parts.Length == 2).ToDictionary(parts => parts[0], parts => parts[1]);
+    }
+
     /// <summary>
     /// One member of three started with the others down: it listens, answers `ruok`, but every
     /// data-bearing four-letter word gets Apache's one line, and its log names the peers it cannot reach.

@@ -78,8 +78,12 @@ public sealed partial class QuorumPeerHost : IStateMachineSnapshots
         foreach (var learner in ready.ClosedLearners) _transport.CloseLearnerConnection(learner);
 
         // 5. Done; the request loop learns of the new role after the commits that came before it.
-        if (ready.RoleChanged) NoteServing(ready.RoleChanges[^1]);
         _peer.Advance(ready);
+        if (ready.RoleChanged)
+        {
+            NoteServing(ready.RoleChanges[^1]);
+            NoteStatus();
+        }
     }
 
     /// <summary>A leader's snapshot for a learner that needs SNAP: captured on the request loop, after every commit posted.</summary>
