@@ -15,8 +15,9 @@ dotnet test Warden.slnx -c Release --no-build -nologo 2>&1 | tee "$results/conso
 status=${PIPESTATUS[0]}
 
 # Sum the summary line each test assembly prints ("Passed!  - Failed: 0, Passed: 16, Skipped: 0, ...").
+# dotnet test sometimes prints an assembly's line twice; each line names its assembly, so duplicates are dropped.
 read -r passed failed skipped < <(
-  grep -E '^(Passed|Failed)! +- Failed: ' "$results/console.log" | sed -E 's/[^0-9]+/ /g' | awk '
+  grep -E '^(Passed|Failed)! +- Failed: ' "$results/console.log" | sort -u | sed -E 's/[^0-9]+/ /g' | awk '
     { f += $1; p += $2; s += $3 } END { printf "%d %d %d\n", p, f, s }')
 
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
