@@ -143,6 +143,9 @@ public sealed record ServerSettings
             ? cnxMs
             : 5000,
         ListenOnAllIPs = config.QuorumListenOnAllIps,
+        CommitLogCount = config.SystemProperties.TryGetValue("zookeeper.commitLogCount", out var kept) && int.TryParse(kept, out var keptTxns) && keptTxns >= 0
+            ? keptTxns
+            : 20_000,
         ConfigVersion = config.DynamicConfigVersion ?? 0,
     };
 }

@@ -42,6 +42,13 @@ public sealed record EnsembleSettings
     /// <summary>Bind the quorum and election ports on every address (quorumListenOnAllIPs).</summary>
     public bool ListenOnAllIPs { get; init; }
 
+    /// <summary>
+    /// Committed txns the leader keeps in memory to bring a learner up to date by DIFF (zookeeper.commitLogCount).
+    /// Apache keeps 500 and reads older ones from its txn log; Warden keeps 20,000 by default instead, so that a
+    /// follower that was down for a while still syncs by DIFF rather than by a whole snapshot.
+    /// </summary>
+    public int CommitLogCount { get; init; } = 20_000;
+
     /// <summary>The version of the ensemble configuration: 0 unless dynamic reconfiguration changed it.</summary>
     public long ConfigVersion { get; init; }
 

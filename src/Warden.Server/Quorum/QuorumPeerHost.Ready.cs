@@ -204,7 +204,8 @@ public sealed partial class QuorumPeerHost : IStateMachineSnapshots
         }
         if (state == PeerState.Leading)
         {
-            var learners = string.Join(", ", _ensemble.Members.Where(m => m.Id != _ensemble.MyId).Select(m => m.Id));
+            // The learners that synchronised with this leader: its quorum, and any that were quick enough to join it.
+            var learners = string.Join(", ", _peer.Learners.Where(l => l.Synced).Select(l => l.Id.Value).Order());
             _log.LogInformation("Leading epoch {Epoch} with servers {Learners}; serving clients on {Endpoint}",
                 epoch, learners, _settings.ClientEndpoint);
             return;

@@ -24,6 +24,9 @@ public sealed partial class QuorumPeerHost : IReplicator, ILeaderLink
     /// <summary>The core is ticked twice per tickTime, so the leader PINGs every tickTime/2 as Apache's does.</summary>
     public const int TicksPerTickTime = 2;
 
+    /// <summary>The most inbox items folded into one Ready, and so into one fsync.</summary>
+    private const int MaxItemsPerBatch = 2000;
+
     private readonly System.Threading.Channels.Channel<object> _inbox = System.Threading.Channels.Channel.CreateUnbounded<object>(new System.Threading.Channels.UnboundedChannelOptions { SingleReader = true });
     private readonly EnsembleSettings _ensemble;
     private readonly ServerSettings _settings;
@@ -57,7 +60,10 @@ public sealed partial class QuorumPeerHost : IReplicator, ILeaderLink
             InitLimitTicks = _ensemble.InitLimitTicks * TicksPerTickTime,
             SyncLimitTicks = _ensemble.SyncLimitTicks * TicksPerTickTime,
             ElectionResendTicks = TicksPerTickTime,
-            ConnectRetryTicks = TicksPerTickTime,
+            // A learner sends FOLLOWERINFO once per connection, as Apache's does; a connection that fails or breaks
+            // sends it back to LOOKING (OnDisconnected), and a leader that never answers is left after initLimit.
+            ConnectRetryTicks = (_ensemble.InitLimitTicks * TicksPerTickTime) + 1,
+            RetainedCommittedTxns = _ensemble.CommitLogCount,
             MaxInFlightProposals = 50_000,
             ConfigText = System.Text.Encoding.UTF8.GetBytes(_ensemble.ConfigText()),
         };
@@ -139,11 +145,16 @@ public sealed partial class QuorumPeerHost : IReplicator, ILeaderLink
         {
             while (reader.WaitToReadAsync(_stopping.Token).AsTask().GetAwaiter().GetResult())
             {
-                while (reader.TryRead(out var item))
+                // Group commit: take everything that has arrived (up to a bound, so commits keep flowing under a
+                // flood) before carrying out the batch, so that one fsync covers every proposal and PROPOSAL in it.
+                int taken = 0;
+                while (taken < MaxItemsPerBatch && reader.TryRead(out var item))
                 {
                     Handle(item);
-                    while (_peer.HasReady) Carry(_peer.TakeReady());
+                    taken++;
                 }
+                while (_peer.HasReady) Carry(_peer.TakeReady());
+                NoteProtocolErrors();
             }
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
@@ -193,6 +204,18 @@ public sealed partial class QuorumPeerHost : IReplicator, ILeaderLink
                 _peer.SendToLearner(answer.Learner, answer.Packet);
                 break;
         }
+    }
+
+    private int _protocolErrorsLogged;
+    private int _learnersDroppedLogged;
+
+    /// <summary>A peer that broke the protocol made this server drop a role or a learner: say what it was.</summary>
+    private void NoteProtocolErrors()
+    {
+        if (_peer.ProtocolErrors == _protocolErrorsLogged && _peer.LearnersDropped == _learnersDroppedLogged) return;
+        _protocolErrorsLogged = _peer.ProtocolErrors;
+        _learnersDroppedLogged = _peer.LearnersDropped;
+        _log.LogWarning("Quorum protocol: {Problem}", _peer.LastProtocolError);
     }
 
     /// <summary>Refreshes the figures mntr reports; on each tick, so that they cost nothing per message.</summary>

@@ -30,6 +30,11 @@ internal sealed class QuorumConnection
     private readonly Lock _sendGate = new();
     private Socket? _socket;
     private long _queuedBytes;
+
+    // A snapshot for SNAP is as large as the tree; it is written once per sync and does not count toward the
+    // backlog bound, which is there to catch a learner that stops reading the packets that follow it.
+    private byte[]? _pendingSnapshot;
+    private long _snapshotBytes;
     private int _closed;
     private int _readTimeoutMs;
     private volatile bool _newLeaderSent;
@@ -72,9 +77,10 @@ internal sealed class QuorumConnection
         {
             if (IsClosed || _dropping) return;
             long size = packet.Length + (snapshot?.Length ?? 0);
-            long queued = Interlocked.Read(ref _queuedBytes);
-            // A single large item (a snapshot) is let through when nothing is waiting; the bound is on a backlog.
-            if (queued > 0 && queued + size > MaxQueuedBytes)
+            long queued = Interlocked.Read(ref _queuedBytes) - Interlocked.Read(ref _snapshotBytes);
+            long counted = packet.Length;
+            // The bound is on a backlog of packets; a snapshot is let through whatever waits beside it.
+            if (queued > 0 && queued + counted > MaxQueuedBytes)
             {
                 _log.LogWarning("Dropping the quorum connection with {Peer}: {Queued} bytes are waiting to be written " +
                                 "(bound {Bound}); it has stopped reading", Describe, queued, MaxQueuedBytes);
@@ -85,7 +91,12 @@ internal sealed class QuorumConnection
             }
             Interlocked.Add(ref _queuedBytes, size);
             _outbound.Writer.TryWrite(packet);
-            if (snapshot is not null) _outbound.Writer.TryWrite(snapshot);
+            if (snapshot is not null)
+            {
+                Volatile.Write(ref _pendingSnapshot, snapshot);
+                Interlocked.Add(ref _snapshotBytes, snapshot.Length);
+                _outbound.Writer.TryWrite(snapshot);
+            }
             if (type == PacketType.NewLeader) _newLeaderSent = true;
         }
     }
@@ -188,13 +199,15 @@ internal sealed class QuorumConnection
         {
             while (await reader.WaitToReadAsync(_closing.Token).ConfigureAwait(false))
             {
-                long written = 0;
+                long written = 0, snapshotWritten = 0;
                 while (reader.TryRead(out var item))
                 {
                     output.Write(item);
                     written += item.Length;
+                    if (ReferenceEquals(item, Volatile.Read(ref _pendingSnapshot))) snapshotWritten += item.Length;
                 }
                 var flush = await output.FlushAsync(_closing.Token).ConfigureAwait(false);
+                Interlocked.Add(ref _snapshotBytes, -snapshotWritten);
                 Interlocked.Add(ref _queuedBytes, -written);
                 if (flush.IsCompleted) break;
             }
