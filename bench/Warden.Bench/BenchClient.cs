@@ -66,8 +66,9 @@ public sealed class BenchClient : IDisposable
             {
                 NoDelay = true, ReceiveTimeout = receiveTimeoutMs, SendTimeout = receiveTimeoutMs,
             };
+            try { socket.Connect("127.0.0.1", port); }
+            catch (SocketException) { socket.Dispose(); throw; }
             client = new BenchClient(new NetworkStream(socket, ownsSocket: true));
-            socket.Connect("127.0.0.1", port);
             client.Send(w => new ConnectRequest(0, lastZxidSeen, 30000, sessionId, password, false).Write(w));
             var reader = new JuteReader(client.Receive());
             var response = ConnectResponse.Read(ref reader);

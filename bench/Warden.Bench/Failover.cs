@@ -70,8 +70,12 @@ public static class Failover
             var clock = Stopwatch.StartNew();
             while (writers.Any(w => w.Acknowledged < 20))
             {
-                if (clock.Elapsed > TimeSpan.FromSeconds(30)) throw new TimeoutException($"{ensemble.Kind} writers did not start writing");
                 if (threads.FirstOrDefault(t => t.IsFaulted) is { } failed) throw new InvalidOperationException("a writer failed", failed.Exception);
+                if (clock.Elapsed > TimeSpan.FromSeconds(30))
+                {
+                    throw new TimeoutException($"{ensemble.Kind} writers did not start writing (" +
+                        string.Join(", ", writers.Select((w, i) => $"writer {i + 1}: {w.Acknowledged} written, {w.Failures} failures, last: {w.LastFailure}")) + ")");
+                }
                 await Task.Delay(10);
             }
             long killedAt = ensemble.KillHard(leader);
@@ -94,7 +98,13 @@ public static class Failover
         }
     }
 
-    private static double Median(List<double> values) => Latency.Percentile(values, 50);
+    /// <summary>The middle value, or the mean of the two middle values of an even count.</summary>
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        int middle = sorted.Count / 2;
+        return sorted.Count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+    }
 }
 
 /// <summary>
@@ -118,6 +128,9 @@ internal sealed class SequentialWriter(int[] ports, int home, long epochAtStart)
     /// <summary>How many times a request or a connection attempt failed; printed to explain a slow round.</summary>
     public int Failures { get; private set; }
 
+    /// <summary>What went wrong last, for the message of a round that times out.</summary>
+    public string LastFailure { get; private set; } = "none";
+
     public void Run(CancellationToken stop)
     {
         var request = new SetDataRequest($"/failover{home}", new byte[100], -1);
@@ -135,6 +148,7 @@ internal sealed class SequentialWriter(int[] ports, int home, long epochAtStart)
                 if (_client is null)
                 {
                     Failures++;
+                    LastFailure = $"no session on port {port}";
                     if (stop.WaitHandle.WaitOne(5)) return;
                     continue;
                 }
@@ -150,6 +164,7 @@ internal sealed class SequentialWriter(int[] ports, int home, long epochAtStart)
                     // An error reply during the change of leader (an expired or moved session, say) is counted and
                     // the client starts over on a fresh connection; only acknowledged writes end the wait.
                     Failures++;
+                    LastFailure = $"error {err}";
                     if (err == SessionExpired) (sessionId, password) = (0, new byte[16]);
                     _client.Dispose();
                     _client = null;
@@ -162,6 +177,7 @@ internal sealed class SequentialWriter(int[] ports, int home, long epochAtStart)
             catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
             {
                 Failures++;
+                LastFailure = e.Message;
                 _client?.Dispose();
                 _client = null;
             }
