@@ -37,11 +37,12 @@ public static class FollowerCatchup
                 ?? throw new InvalidOperationException($"{kind} leader did not answer srvr");
             clock.Restart();
             ensemble.Start(follower);
-            double serving = -1;
+            double answering = -1, serving = -1;
             while (true)
             {
                 if (clock.Elapsed > TimeSpan.FromMinutes(10)) throw new TimeoutException($"{kind} follower did not catch up within 10 minutes");
                 var state = await ensemble.StateAsync(follower, TimeSpan.FromSeconds(2));
+                if (state is not null && answering < 0) answering = clock.Elapsed.TotalSeconds;
                 if (state is { Serves: true } && serving < 0) serving = clock.Elapsed.TotalSeconds;
                 if (state is { } s && s.Zxid == leaderState.Zxid) break;
                 if (state is { } behind && behind.Zxid > leaderState.Zxid)
@@ -52,7 +53,7 @@ public static class FollowerCatchup
             }
             double caughtUp = clock.Elapsed.TotalSeconds;
             figures[kind] = (serving < 0 ? caughtUp : serving, caughtUp);
-            Console.WriteLine($"{kind,-8} restarted follower serving after {figures[kind].Serving:0.000} s, " +
+            Console.WriteLine($"{kind,-8} restarted follower answering srvr after {answering:0.000} s, serving after {figures[kind].Serving:0.000} s, " +
                 $"at the leader's zxid 0x{leaderState.Zxid:x} after {caughtUp:0.000} s");
         }
         var (w, a) = (figures[Kind.Warden], figures[Kind.Apache]);
