@@ -86,6 +86,9 @@ public sealed class BenchEnsemble : IDisposable
     /// <summary>Stops member <paramref name="index"/> with SIGKILL, which is also how a crashed follower stops.</summary>
     public void Stop(int index) => KillHard(index);
 
+    /// <summary>The last lines member <paramref name="index"/> printed, to explain a failure.</summary>
+    public string LastOutput(int index) => _servers[index]?.LastOutput() ?? "";
+
     /// <summary>CPU seconds used so far by the members now running.</summary>
     public double CpuSeconds() => _servers.Sum(s => s is { HasExited: false } ? s.CpuSeconds() : 0);
 

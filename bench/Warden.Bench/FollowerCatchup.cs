@@ -9,6 +9,8 @@ namespace Warden.Bench;
 /// </summary>
 public static class FollowerCatchup
 {
+    private static readonly TimeSpan CatchUpBound = TimeSpan.FromMinutes(5);
+
     public static async Task RunAsync(string root, int nodeCount, int missedWrites)
     {
         string seed = Path.Combine(root, "catchup-seed");
@@ -40,7 +42,11 @@ public static class FollowerCatchup
             double answering = -1, serving = -1;
             while (true)
             {
-                if (clock.Elapsed > TimeSpan.FromMinutes(10)) throw new TimeoutException($"{kind} follower did not catch up within 10 minutes");
+                if (clock.Elapsed > CatchUpBound)
+                {
+                    throw new TimeoutException($"{kind} follower did not reach the leader's zxid within {CatchUpBound.TotalMinutes:0} minutes; " +
+                        $"follower's last output:\n{ensemble.LastOutput(follower)}\nleader's last output:\n{ensemble.LastOutput(leader)}");
+                }
                 var state = await ensemble.StateAsync(follower, TimeSpan.FromSeconds(2));
                 if (state is not null && answering < 0) answering = clock.Elapsed.TotalSeconds;
                 if (state is { Serves: true } && serving < 0) serving = clock.Elapsed.TotalSeconds;

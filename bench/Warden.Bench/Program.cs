@@ -22,6 +22,9 @@ int rounds = IntOption("--rounds", 10);
 int catchupWrites = IntOption("--catchup-writes", 10_000);
 string root = StringOption("--dir", Path.Combine(Path.GetTempPath(), "warden-bench-" + Environment.ProcessId));
 Directory.CreateDirectory(root);
+// A crash on a pool thread skips the using blocks that stop the servers; the servers are stopped here instead.
+AppDomain.CurrentDomain.UnhandledException += (_, _) => BenchServer.KillAllStarted();
+Console.CancelKeyPress += (_, _) => BenchServer.KillAllStarted();
 Console.WriteLine($"warden-bench: work directory {root}");
 try
 {

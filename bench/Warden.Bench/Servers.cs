@@ -56,13 +56,30 @@ public sealed class BenchServer : IDisposable
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;
         var process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {kind}");
+        Running.TryAdd(process.Id, process);
         // Output is drained so that a chatty server never blocks on a full pipe; the last lines are kept to
-        // explain a server that exits early.
-        process.OutputDataReceived += (_, line) => Remember(process.Id, line.Data);
-        process.ErrorDataReceived += (_, line) => Remember(process.Id, line.Data);
+        // explain a server that exits early. The id is taken now, as the last lines can arrive after Dispose.
+        int processId = process.Id;
+        process.OutputDataReceived += (_, line) => Remember(processId, line.Data);
+        process.ErrorDataReceived += (_, line) => Remember(processId, line.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return new BenchServer(process, port);
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, Process> Running = new();
+
+    /// <summary>
+    /// Kills every server still running. Called when the tool dies of an unhandled exception, where the
+    /// <c>using</c> blocks that normally stop the servers do not run, so that no server outlives its benchmark.
+    /// </summary>
+    public static void KillAllStarted()
+    {
+        foreach (var (id, process) in Running)
+        {
+            try { process.Kill(entireProcessTree: true); } catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception) { }
+            Running.TryRemove(id, out _);
+        }
     }
 
     private static readonly Dictionary<int, Queue<string>> LastLines = [];
@@ -146,6 +163,7 @@ public sealed class BenchServer : IDisposable
     {
         try { _process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
         _process.WaitForExit(15000);
+        Running.TryRemove(_process.Id, out _);
         _process.Dispose();
     }
 }
