@@ -18,6 +18,13 @@ public sealed class BenchClient : IDisposable
 
     private BenchClient(NetworkStream stream) => _stream = stream;
 
+    /// <summary>The session this connection holds, kept so that a reconnect can resume it.</summary>
+    public long SessionId { get; private set; }
+    public byte[] Password { get; private set; } = new byte[16];
+
+    /// <summary>The highest zxid a reply has carried, sent on a reconnect as a real client does.</summary>
+    public long LastZxid { get; private set; }
+
     public static async Task<BenchClient> ConnectAsync(int port, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
@@ -31,7 +38,9 @@ public sealed class BenchClient : IDisposable
                 client.Send(w => new ConnectRequest(0, 0, 30000, 0, new byte[16], false).Write(w));
                 var reply = client.Receive();
                 var reader = new JuteReader(reply);
-                if (ConnectResponse.Read(ref reader).SessionId == 0) throw new IOException("session refused");
+                var response = ConnectResponse.Read(ref reader);
+                if (response.SessionId == 0) throw new IOException("session refused");
+                (client.SessionId, client.Password) = (response.SessionId, response.Password);
                 // Apache accepts connections while it is still loading and only then answers; a long first
                 // read is allowed for, after which a reply that takes 10 s means something is wrong.
                 return client;
@@ -43,8 +52,47 @@ public sealed class BenchClient : IDisposable
         }
     }
 
+    /// <summary>
+    /// One connection attempt that resumes a session (or opens one when <paramref name="sessionId"/> is 0), as a
+    /// client does after losing its server. Returns null when the server refuses, closes or does not answer
+    /// within <paramref name="receiveTimeoutMs"/>; an expired session is replaced by a new one.
+    /// </summary>
+    public static BenchClient? TryConnect(int port, long sessionId, byte[] password, long lastZxidSeen, int receiveTimeoutMs)
+    {
+        BenchClient? client = null;
+        try
+        {
+            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp)
+            {
+                NoDelay = true, ReceiveTimeout = receiveTimeoutMs, SendTimeout = receiveTimeoutMs,
+            };
+            try { socket.Connect("127.0.0.1", port); }
+            catch (SocketException) { socket.Dispose(); throw; }
+            client = new BenchClient(new NetworkStream(socket, ownsSocket: true));
+            client.Send(w => new ConnectRequest(0, lastZxidSeen, 30000, sessionId, password, false).Write(w));
+            var reader = new JuteReader(client.Receive());
+            var response = ConnectResponse.Read(ref reader);
+            if (response.SessionId == 0 || response.TimeoutMs <= 0)
+            {
+                client.Dispose();
+                // A session the ensemble expired is not coming back; a fresh one is what a client would open.
+                return sessionId == 0 ? null : TryConnect(port, 0, new byte[16], 0, receiveTimeoutMs);
+            }
+            (client.SessionId, client.Password, client.LastZxid) = (response.SessionId, response.Password, lastZxidSeen);
+            return client;
+        }
+        catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException)
+        {
+            client?.Dispose();
+            return null;
+        }
+    }
+
     /// <summary>Sends one request and returns the reply's error code.</summary>
-    public int Call(OpCode type, IJuteRecord body)
+    public int Call(OpCode type, IJuteRecord body) => CallWithZxid(type, body).Err;
+
+    /// <summary>Sends one request and returns the reply's error code and the zxid its header carries.</summary>
+    public (int Err, long Zxid) CallWithZxid(OpCode type, IJuteRecord body)
     {
         int xid = ++_xid;
         Send(w =>
@@ -57,7 +105,8 @@ public sealed class BenchClient : IDisposable
             var reply = Receive();
             var reader = new JuteReader(reply);
             var header = ReplyHeader.Read(ref reader);
-            if (header.Xid == xid) return header.Err;
+            if (header.Zxid > LastZxid) LastZxid = header.Zxid;
+            if (header.Xid == xid) return (header.Err, header.Zxid);
         }
     }
 

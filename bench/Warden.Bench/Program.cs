@@ -8,17 +8,34 @@ using Warden.Protocol;
 using Warden.Storage;
 
 // warden-bench: measures Warden beside Apache ZooKeeper 3.8 in the same run, on the same disk, and prints
-// each figure with its ratio. Usage: warden-bench [latency|restart|all] [--creates N] [--nodes N] [--dir PATH]
+// each figure with its ratio. Usage: warden-bench [latency|restart|ensemble-throughput|failover|follower-catchup|all]
+// [--creates N] [--nodes N] [--dir PATH] [--clients N] [--window N] [--warmup S] [--seconds S] [--rounds N]
+// [--catchup-writes N]
 string mode = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
 int creates = IntOption("--creates", 2000);
 int nodes = IntOption("--nodes", 1_000_000);
+int clients = IntOption("--clients", 16);
+int window = IntOption("--window", 50);
+int warmUpSeconds = IntOption("--warmup", 5);
+int measuredSeconds = IntOption("--seconds", 15);
+int rounds = IntOption("--rounds", 10);
+int catchupWrites = IntOption("--catchup-writes", 10_000);
 string root = StringOption("--dir", Path.Combine(Path.GetTempPath(), "warden-bench-" + Environment.ProcessId));
 Directory.CreateDirectory(root);
+// A crash on a pool thread skips the using blocks that stop the servers; the servers are stopped here instead.
+AppDomain.CurrentDomain.UnhandledException += (_, _) => BenchServer.KillAllStarted();
+Console.CancelKeyPress += (_, _) => BenchServer.KillAllStarted();
 Console.WriteLine($"warden-bench: work directory {root}");
 try
 {
     if (mode is "latency" or "all") await Latency.RunAsync(root, creates);
     if (mode is "restart" or "all") await Restart.RunAsync(root, nodes);
+    if (mode is "ensemble-throughput" or "all")
+    {
+        await EnsembleThroughput.RunAsync(root, clients, window, TimeSpan.FromSeconds(warmUpSeconds), TimeSpan.FromSeconds(measuredSeconds));
+    }
+    if (mode is "failover" or "all") await Failover.RunAsync(root, rounds);
+    if (mode is "follower-catchup" or "all") await FollowerCatchup.RunAsync(root, nodes, catchupWrites);
 }
 finally
 {
@@ -149,7 +166,7 @@ static class Restart
     }
 
     /// <summary>Builds the tree in memory and stores it as one snapshot, readable by both servers.</summary>
-    private static long BuildDataDirectory(string directory, int nodeCount)
+    public static long BuildDataDirectory(string directory, int nodeCount)
     {
         var tree = new DataTree();
         long zxid = 0;
@@ -166,7 +183,7 @@ static class Restart
         return zxid;
     }
 
-    private static void CopyDirectory(string from, string to)
+    public static void CopyDirectory(string from, string to)
     {
         foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
         {

@@ -36,25 +36,113 @@ public sealed class BenchServer : IDisposable
         File.WriteAllText(config,
             $"tickTime=2000\ndataDir={dataDir}\ndataLogDir={logDir}\nclientPort={port}\nclientPortAddress=127.0.0.1\n" +
             $"admin.enableServer=false\n4lw.commands.whitelist=*\n{extraConfig}");
+        return StartWithConfig(kind, config, port);
+    }
+
+    /// <summary>Starts a server on a zoo.cfg already written, whose client port is <paramref name="port"/>.</summary>
+    public static BenchServer StartWithConfig(Kind kind, string config, int port)
+    {
         var start = kind == Kind.Warden
             ? new ProcessStartInfo("dotnet") { ArgumentList = { Path.Combine(AppContext.BaseDirectory, "warden.dll"), "server", config } }
             : new ProcessStartInfo("java")
             {
                 ArgumentList =
                 {
-                    "-cp", Environment.GetEnvironmentVariable("WARDEN_ZK_CLASSPATH") ?? "/usr/share/java/zookeeper.jar",
+                    "-cp", Environment.GetEnvironmentVariable("WARDEN_ZK_CLASSPATH")
+                        ?? "/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-simple.jar",
                     "org.apache.zookeeper.server.quorum.QuorumPeerMain", config,
                 },
             };
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;
         var process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {kind}");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        Running.TryAdd(process.Id, process);
+        // Output is drained so that a chatty server never blocks on a full pipe; the last lines are kept to
+        // explain a server that exits early. The id is taken now, as the last lines can arrive after Dispose.
+        int processId = process.Id;
+        process.OutputDataReceived += (_, line) => Remember(processId, line.Data);
+        process.ErrorDataReceived += (_, line) => Remember(processId, line.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return new BenchServer(process, port);
     }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, Process> Running = new();
+
+    /// <summary>
+    /// Kills every server still running. Called when the tool dies of an unhandled exception, where the
+    /// <c>using</c> blocks that normally stop the servers do not run, so that no server outlives its benchmark.
+    /// </summary>
+    public static void KillAllStarted()
+    {
+        foreach (var (id, process) in Running)
+        {
+            try { process.Kill(entireProcessTree: true); } catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception) { }
+            Running.TryRemove(id, out _);
+        }
+    }
+
+    private static readonly Dictionary<int, Queue<string>> LastLines = [];
+
+    private static void Remember(int processId, string? line)
+    {
+        if (line is null) return;
+        lock (LastLines)
+        {
+            if (!LastLines.TryGetValue(processId, out var lines)) LastLines[processId] = lines = new Queue<string>();
+            lines.Enqueue(line);
+            if (lines.Count > 20) lines.Dequeue();
+        }
+    }
+
+    /// <summary>The last lines the server printed, to explain a failure.</summary>
+    public string LastOutput()
+    {
+        lock (LastLines)
+        {
+            return LastLines.TryGetValue(_process.Id, out var lines) ? string.Join('\n', lines) : "";
+        }
+    }
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Kills the process at once with SIGKILL (kill -9): no shutdown hook, no flush.</summary>
+    public void KillHard()
+    {
+        try { _process.Kill(entireProcessTree: false); } catch (InvalidOperationException) { }
+        _process.WaitForExit(15000);
+    }
+
+    /// <summary>User plus system CPU time the process has used so far, from /proc/&lt;pid&gt;/stat, in seconds.</summary>
+    public double CpuSeconds()
+    {
+        string stat = $"/proc/{_process.Id}/stat";
+        if (!File.Exists(stat)) return 0;
+        string text = File.ReadAllText(stat);
+        // The command name in parentheses may hold spaces, so fields are counted after its closing parenthesis:
+        // utime and stime are fields 14 and 15 of the line, the 12th and 13th after the name.
+        var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
+        long ticks = long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture)
+            + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
+        return ticks / (double)ClockTicksPerSecond;
+    }
+
+    private static readonly long ClockTicksPerSecond = QueryClockTicks();
+
+    private static long QueryClockTicks()
+    {
+        // sysconf(_SC_CLK_TCK), whose name is 2 on Linux; 100 is the value on every common Linux build.
+        try
+        {
+            long value = sysconf(2);
+            return value > 0 ? value : 100;
+        }
+        catch (DllNotFoundException) { return 100; }
+        catch (EntryPointNotFoundException) { return 100; }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc")]
+    private static extern long sysconf(int name);
 
     /// <summary>Resident memory of the server process, from /proc (Linux), in MiB; -1 where not available.</summary>
     public double ResidentMiB()
@@ -75,6 +163,7 @@ public sealed class BenchServer : IDisposable
     {
         try { _process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
         _process.WaitForExit(15000);
+        Running.TryRemove(_process.Id, out _);
         _process.Dispose();
     }
 }
