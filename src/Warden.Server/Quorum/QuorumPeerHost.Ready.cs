@@ -51,12 +51,20 @@ public sealed partial class QuorumPeerHost : IStateMachineSnapshots
         }
         if (appended) _storage.Flush();
 
-        // 3. The commit stream: committed txns to the request loop, in zxid order.
+        // 3. The commit stream: committed txns to the request loop, in zxid order. A snapshot for a learner that
+        // needs SNAP is captured on the loop between the commits, exactly at the SNAP's zxid: later txns of this
+        // batch follow the SNAP on the learner's stream and must not be in the image too.
+        var snapshotsWanted = SnapshotsWanted(ready);
+        int nextSnapshot = 0;
         foreach (var update in ready.StateMachine)
         {
             switch (update)
             {
                 case ApplyTxn apply:
+                    while (nextSnapshot < snapshotsWanted.Count && snapshotsWanted[nextSnapshot] < apply.Txn.Zxid.Value)
+                    {
+                        CaptureSnapshot(snapshotsWanted[nextSnapshot++]);
+                    }
                     _onCommitted!(DecodeTxn(apply.Txn.Data));
                     break;
                 case RestoreSnapshot restore:
@@ -65,10 +73,12 @@ public sealed partial class QuorumPeerHost : IStateMachineSnapshots
                     break;
             }
         }
+        while (nextSnapshot < snapshotsWanted.Count) CaptureSnapshot(snapshotsWanted[nextSnapshot++]);
         if (_storage.SnapshotDue()) _ = _storage.TakeSnapshotAsync(_core!);
 
         // 4. What waited for the disk, with snapshots for SNAP and the touch table in PING replies.
         ready.AttachSnapshots(this);
+        _snapshotCaptures.Clear();
         foreach (var envelope in ready.SendAfterPersist) _transport.Send(envelope);
 
         // Server business the peer handed over, in stream order.
@@ -86,15 +96,37 @@ public sealed partial class QuorumPeerHost : IStateMachineSnapshots
         }
     }
 
-    /// <summary>A leader's snapshot for a learner that needs SNAP: captured on the request loop, after every commit posted.</summary>
-    public byte[] Take(Zxid appliedZxid)
+    private readonly Dictionary<long, Task<SnapshotImage>> _snapshotCaptures = [];
+
+    /// <summary>The zxids of the SNAPs in this batch that still need their snapshot, in order.</summary>
+    private static List<long> SnapshotsWanted(Ready ready) => ready.SendAfterPersist
+        .Select(envelope => envelope.Message)
+        .OfType<PacketMessage>()
+        .Where(message => message.Packet.Type == PacketType.Snap && message.Snapshot is null)
+        .Select(message => message.Packet.Zxid.Value)
+        .Distinct()
+        .Order()
+        .ToList();
+
+    /// <summary>Queues a capture of the tree on the request loop, behind the commits posted so far.</summary>
+    private void CaptureSnapshot(long zxid)
     {
         var core = _core!;
-        var image = core.QueryAsync(() => SnapshotImage.Capture(core.Tree,
-            core.Sessions.Sessions.ToDictionary(s => s.Id, s => s.TimeoutMs), core.Tree.LastProcessedZxid)).GetAwaiter().GetResult();
+        _snapshotCaptures[zxid] = core.QueryAsync(() => SnapshotImage.Capture(core.Tree,
+            core.Sessions.Sessions.ToDictionary(s => s.Id, s => s.TimeoutMs), core.Tree.LastProcessedZxid));
+    }
+
+    /// <summary>A leader's snapshot for a learner that needs SNAP, as captured at the SNAP's zxid.</summary>
+    public byte[] Take(Zxid appliedZxid)
+    {
+        if (!_snapshotCaptures.TryGetValue(appliedZxid.Value, out var capture))
+        {
+            throw new InvariantViolationException($"SNAP at {appliedZxid} has no snapshot captured for it");
+        }
+        var image = capture.GetAwaiter().GetResult();
         if (image.Zxid != appliedZxid.Value)
         {
-            throw new InvariantViolationException($"SNAP at {appliedZxid} but the tree has applied 0x{image.Zxid:x}");
+            throw new InvariantViolationException($"SNAP at {appliedZxid} but the tree captured for it is at 0x{image.Zxid:x}");
         }
         return SnapStream.ToBytes(image);
     }
