@@ -60,6 +60,80 @@ public sealed class CatchUpTests(ITestOutputHelper output)
         if (Subject.IsWarden) Assert.Contains("Took the leader's snapshot", RestartedRunOutput(follower));
     }
 
+    /// <summary>
+    /// A leader logs a write its followers never saw (both are stopped, then killed), then dies. The other two, started
+    /// again, elect a leader of
+    /// a new epoch and go on; when the old leader comes back its uncommitted tail must go (TRUNC, or SNAP where the
+    /// tail is of an older epoch than everything the new leader holds): the write that was never acknowledged is on
+    /// no member, and every tree is the same.
+    /// </summary>
+    [Fact]
+    public async Task OldLeaderWithAnUncommittedTailLosesItWhenItRejoins()
+    {
+        await using var ensemble = await EnsembleProcess.StartAsync(3, Subject.Kind);
+        var oldLeader = await ensemble.WaitForQuorumAsync(RejoinTimeout);
+        var followers = ensemble.Members.Where(m => m != oldLeader).ToList();
+        await WriteAsync(oldLeader, "/before", 20);
+
+        // The session is made while the quorum is whole (creating it is a write too); then the followers stop.
+        await using (var orphanClient = await Clients.ConnectAsync(oldLeader))
+        {
+            foreach (var follower in followers) follower.Pause();
+            // Never acknowledged: no follower can ack it. Wait (bounded) until the leader has it in its txn log.
+            using var abandon = new CancellationTokenSource();
+            var orphan = orphanClient.CreateAsync("/orphan", Encoding.UTF8.GetBytes("never acknowledged"), CreateMode.Persistent,
+                cancellationToken: abandon.Token);
+            await WaitForLoggedAsync(oldLeader, "/orphan", TimeSpan.FromSeconds(30));
+            Assert.False(orphan.IsCompletedSuccessfully, "a write was acknowledged with both followers stopped");
+            // The PROPOSAL may already sit in the stopped followers' socket buffers, and a follower that read it
+            // could still carry it into the next epoch (a write that was never acknowledged may survive). Killing
+            // them stopped throws those bytes away, so only the old leader holds the txn.
+            foreach (var follower in followers) follower.Kill();
+            oldLeader.Kill();
+            abandon.Cancel();
+            await Task.WhenAny(orphan, Task.Delay(Clients.StepTimeout));
+        }
+        foreach (var follower in followers) follower.Start();
+        var newLeader = await ensemble.WaitForQuorumAsync(RejoinTimeout);
+        Assert.NotEqual(oldLeader.Id, newLeader.Id);
+        await WriteAsync(newLeader, "/after-failover", 20);
+
+        oldLeader.Start();
+        await ensemble.WaitForQuorumAsync(RejoinTimeout);
+        await Convergence.AssertSameTreeOnEveryMemberAsync(ensemble, output);
+        foreach (var member in ensemble.Members)
+        {
+            var tree = await Clients.ReadTreeAsync(member);
+            Assert.False(tree.ContainsKey("/orphan"), $"server.{member.Id} holds a write that was never acknowledged");
+            Assert.True(tree.ContainsKey("/after-failover/n19"), $"server.{member.Id} lacks writes made after the failover");
+        }
+        output.WriteLine(RestartedRunOutput(oldLeader));
+        if (Subject.IsWarden)
+        {
+            var rejoin = RestartedRunOutput(oldLeader);
+            Assert.True(rejoin.Contains("Truncated the txn log", StringComparison.Ordinal) || rejoin.Contains("Took the leader's snapshot", StringComparison.Ordinal),
+                "the old leader rejoined without dropping its uncommitted tail by TRUNC or SNAP");
+        }
+    }
+
+    /// <summary>Polls a member's txn log files (bounded) until one holds <paramref name="path"/>.</summary>
+    private static async Task WaitForLoggedAsync(EnsembleMember member, string path, TimeSpan timeout)
+    {
+        var needle = Encoding.UTF8.GetBytes(path);
+        var deadline = DateTime.UtcNow + timeout;
+        var logs = Path.Combine(member.DataLogDirectory, "version-2");
+        while (DateTime.UtcNow < deadline)
+        {
+            if (Directory.Exists(logs) && Directory.EnumerateFiles(logs, "log.*").Any(file =>
+                    File.ReadAllBytes(file).AsSpan().IndexOf(needle) >= 0))
+            {
+                return;
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(50));
+        }
+        throw new TimeoutException($"server.{member.Id} did not log {path} within {timeout.TotalSeconds:0} s");
+    }
+
     private static string RestartedRunOutput(EnsembleMember member)
     {
         var all = member.CapturedOutput;
