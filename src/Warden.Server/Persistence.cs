@@ -16,13 +16,14 @@ public sealed class Persistence
     private readonly Database _database;
     private readonly ServerSettings _settings;
     private readonly ILogger _log;
-    private int _snapshotRunning;
+    private readonly BackgroundSnapshots _snapshots;
 
     private Persistence(Database database, ServerSettings settings, ILogger log)
     {
         _database = database;
         _settings = settings;
         _log = log;
+        _snapshots = new BackgroundSnapshots(database.SnapshotDirectory, log);
     }
 
     public LoadResult Loaded { get; private set; } = null!;
@@ -46,32 +47,7 @@ public sealed class Persistence
     }
 
     /// <summary>Captures the tree on the loop, then writes the snapshot on a worker; one at a time, as Apache does.</summary>
-    public async Task TakeSnapshotAsync(ServerCore core)
-    {
-        if (Interlocked.Exchange(ref _snapshotRunning, 1) == 1)
-        {
-            _log.LogWarning("Too busy to snapshot, skipping");
-            return;
-        }
-        try
-        {
-            var started = Stopwatch.StartNew();
-            var image = await core.QueryAsync(() => SnapshotImage.Capture(core.Tree,
-                core.Sessions.Sessions.ToDictionary(s => s.Id, s => s.TimeoutMs), core.Tree.LastProcessedZxid)).ConfigureAwait(false);
-            long captureMs = started.ElapsedMilliseconds;
-            string file = await Task.Run(() => SnapshotStore.Write(_database.SnapshotDirectory, image)).ConfigureAwait(false);
-            _log.LogInformation("Snapshot {File} taken: {Nodes} znodes, tree captured in {CaptureMs} ms, written in {TotalMs} ms",
-                Path.GetFileName(file), image.Nodes.Count, captureMs, started.ElapsedMilliseconds);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            _log.LogError("Could not write a snapshot: {Reason}; the txn log still holds every change", e.Message);
-        }
-        finally
-        {
-            Volatile.Write(ref _snapshotRunning, 0);
-        }
-    }
+    public Task TakeSnapshotAsync(ServerCore core) => _snapshots.TakeAsync(core);
 
     /// <summary>autopurge: keep the newest snapRetainCount snapshots and the logs they need.</summary>
     public void Purge()

@@ -82,6 +82,10 @@ public sealed partial class ServerCore
         return (new RequestPreparer(tree, _settings), new ReadHandler(tree));
     }
 
+    /// <summary>An in-memory copy of the applied tree and the sessions, for a snapshot file or a SNAP; call on the loop.</summary>
+    public Storage.SnapshotImage CaptureSnapshotImage() =>
+        Storage.SnapshotImage.Capture(Tree, Sessions.Sessions.ToDictionary(s => s.Id, s => s.TimeoutMs), Tree.LastProcessedZxid);
+
     /// <summary>Sessions recovered from disk: they expire unless their clients come back in time.</summary>
     public void RestoreSessions(IReadOnlyDictionary<long, int> sessionTimeoutsMs)
     {

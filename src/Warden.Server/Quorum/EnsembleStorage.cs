@@ -22,7 +22,7 @@ public sealed class EnsembleStorage : IDisposable
     private readonly Random _random = new();
     private int _txnsSinceSnapshot;
     private int _snapshotThreshold;
-    private int _snapshotRunning;
+    private readonly BackgroundSnapshots _snapshots;
 
     private EnsembleStorage(Database database, ServerSettings settings, ILogger log, QuorumLoadResult loaded, EpochState epochs)
     {
@@ -34,6 +34,7 @@ public sealed class EnsembleStorage : IDisposable
             loaded.LoggedAfterSnapshot.Select(p => new Txn(new Zxid(p.Zxid), p.Data)).ToList());
         _writer = database.OpenLogWriter();
         _snapshotThreshold = NextThreshold();
+        _snapshots = new BackgroundSnapshots(database.SnapshotDirectory, log);
     }
 
     public QuorumLoadResult Loaded { get; }
@@ -98,29 +99,7 @@ public sealed class EnsembleStorage : IDisposable
     }
 
     /// <summary>Captures the applied tree on the request loop and writes it on a worker; one at a time.</summary>
-    public async Task TakeSnapshotAsync(ServerCore core)
-    {
-        if (Interlocked.Exchange(ref _snapshotRunning, 1) == 1)
-        {
-            _log.LogWarning("Too busy to snapshot, skipping");
-            return;
-        }
-        try
-        {
-            var image = await core.QueryAsync(() => SnapshotImage.Capture(core.Tree,
-                core.Sessions.Sessions.ToDictionary(s => s.Id, s => s.TimeoutMs), core.Tree.LastProcessedZxid)).ConfigureAwait(false);
-            string file = await Task.Run(() => SnapshotStore.Write(_database.SnapshotDirectory, image)).ConfigureAwait(false);
-            _log.LogInformation("Snapshot {File} taken: {Nodes} znodes", Path.GetFileName(file), image.Nodes.Count);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            _log.LogError("Could not write a snapshot: {Reason}; the txn log still holds every change", e.Message);
-        }
-        finally
-        {
-            Volatile.Write(ref _snapshotRunning, 0);
-        }
-    }
+    public Task TakeSnapshotAsync(ServerCore core) => _snapshots.TakeAsync(core);
 
     public void Dispose() => _writer.Dispose();
 }

@@ -111,9 +111,7 @@ public sealed partial class QuorumPeerHost : IStateMachineSnapshots
     /// <summary>Queues a capture of the tree on the request loop, behind the commits posted so far.</summary>
     private void CaptureSnapshot(long zxid)
     {
-        var core = _core!;
-        _snapshotCaptures[zxid] = core.QueryAsync(() => SnapshotImage.Capture(core.Tree,
-            core.Sessions.Sessions.ToDictionary(s => s.Id, s => s.TimeoutMs), core.Tree.LastProcessedZxid));
+        _snapshotCaptures[zxid] = _core!.QueryAsync(_core.CaptureSnapshotImage);
     }
 
     /// <summary>A leader's snapshot for a learner that needs SNAP, as captured at the SNAP's zxid.</summary>
