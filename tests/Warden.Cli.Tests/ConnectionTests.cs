@@ -12,13 +12,6 @@ public sealed class ConnectionTests
 {
     private const string Refused = "connection refused; is a server running there? start one with \"warden server\"";
 
-    private static int DeadPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     private static void AssertNoStackTrace(string text)
     {
         Assert.DoesNotContain("Exception", text);
@@ -28,7 +21,8 @@ public sealed class ConnectionTests
     [Fact]
     public async Task OneCommandAgainstNoServerSaysSoInOneLine()
     {
-        int port = DeadPort();
+        using var dead = new DeadPort();
+        int port = dead.Port;
         var run = await ProcessRunner.RunAsync("dotnet", [InstalledTools.WardenDll, "cli", "-server", $"127.0.0.1:{port}", "ls", "/"], TimeSpan.FromSeconds(60));
         Assert.Equal(1, run.ExitCode);
         Assert.Equal($"cannot connect to 127.0.0.1:{port}: {Refused}", run.StandardError.Trim());
@@ -38,7 +32,8 @@ public sealed class ConnectionTests
     [Fact]
     public async Task WaitForConnectionGivesUpAfterTheTimeoutWithTheReason()
     {
-        int port = DeadPort();
+        using var dead = new DeadPort();
+        int port = dead.Port;
         var run = await ProcessRunner.RunAsync("dotnet",
             [InstalledTools.WardenDll, "cli", "-server", $"127.0.0.1:{port}", "-timeout", "1500", "-waitforconnection", "ls", "/"], TimeSpan.FromSeconds(60));
         Assert.Equal(1, run.ExitCode);

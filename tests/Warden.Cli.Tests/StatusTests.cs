@@ -65,7 +65,8 @@ public sealed class StatusTests(ITestOutputHelper output)
         string wardenZxid = ZxidOf(await warden.FourLetterWordAsync("srvr", TimeSpan.FromSeconds(5)));
         string apacheZxid = ZxidOf(await apache.FourLetterWordAsync("srvr", TimeSpan.FromSeconds(5)));
         long expectedLag = Convert.ToInt64(wardenZxid, 16) - Convert.ToInt64(apacheZxid, 16);
-        string dead = $"127.0.0.1:{UnusedPort()}";
+        using var deadPort = new DeadPort();
+        string dead = $"127.0.0.1:{deadPort.Port}";
 
         var result = await WardenStatusAsync($"{warden.ConnectString},{dead}", apache.ConnectString);
 
@@ -177,14 +178,6 @@ public sealed class StatusTests(ITestOutputHelper output)
         srvr.Split('\n').Single(line => line.StartsWith(name + ": ", StringComparison.Ordinal)) + "\n";
 
     private static string ZxidOf(string srvr) => SrvrLine(srvr, "Zxid")["Zxid: ".Length..].Trim();
-
-    /// <summary>A port that was free a moment ago and that nothing listens on now.</summary>
-    private static int UnusedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     /// <summary>A listener on 127.0.0.1 that runs a handler for each connection, standing in for a server.</summary>
     private sealed class StandIn : IAsyncDisposable
