@@ -22,7 +22,7 @@ public sealed class CatchUpTests(ITestOutputHelper output)
     [Fact]
     public async Task KilledFollowerRestartedOnItsDataCatchesUp()
     {
-        await using var ensemble = await EnsembleProcess.StartAsync(3, Subject.Kind);
+        await using var ensemble = await EnsembleProcess.StartAsync(3, Subject.Kind, Subject.TickTimeMs);
         var leader = await ensemble.WaitForQuorumAsync(RejoinTimeout);
         var follower = ensemble.Members.First(m => m != leader);
         await WriteAsync(leader, "/before", 50);
@@ -40,7 +40,7 @@ public sealed class CatchUpTests(ITestOutputHelper output)
     [Fact]
     public async Task FollowerWithAWipedDataDirectoryTakesTheLeadersSnapshot()
     {
-        await using var ensemble = await EnsembleProcess.StartAsync(3, Subject.Kind);
+        await using var ensemble = await EnsembleProcess.StartAsync(3, Subject.Kind, Subject.TickTimeMs);
         var leader = await ensemble.WaitForQuorumAsync(RejoinTimeout);
         var follower = ensemble.Members.First(m => m != leader);
         await WriteAsync(leader, "/before", 50);
