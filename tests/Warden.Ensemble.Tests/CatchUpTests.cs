@@ -22,7 +22,7 @@ public sealed class CatchUpTests(ITestOutputHelper output)
     [Fact]
     public async Task KilledFollowerRestartedOnItsDataCatchesUp()
     {
-        await using var ensemble = await EnsembleProcess.StartAsync(3, Subject.Kind);
+        await using var ensemble = await EnsembleProcess.StartAsync(3, Subject.Kind, Subject.TickTimeMs);
         var leader = await ensemble.WaitForQuorumAsync(RejoinTimeout);
         var follower = ensemble.Members.First(m => m != leader);
         await WriteAsync(leader, "/before", 50);
@@ -42,7 +42,7 @@ public sealed class CatchUpTests(ITestOutputHelper output)
     {
         // commitLogCount is Apache's zookeeper.commitLogCount: how many committed txns the leader keeps for DIFF.
         // Both servers take it from zoo.cfg; 500 (Apache's default) makes 700 missed writes too many for a DIFF.
-        await using var ensemble = await EnsembleProcess.StartAsync(3, Subject.Kind,
+        await using var ensemble = await EnsembleProcess.StartAsync(3, Subject.Kind, Subject.TickTimeMs,
             extraConfig: new Dictionary<string, string> { ["commitLogCount"] = "500" });
         var leader = await ensemble.WaitForQuorumAsync(RejoinTimeout);
         var follower = ensemble.Members.First(m => m != leader);
@@ -70,7 +70,7 @@ public sealed class CatchUpTests(ITestOutputHelper output)
     [Fact]
     public async Task OldLeaderWithAnUncommittedTailLosesItWhenItRejoins()
     {
-        await using var ensemble = await EnsembleProcess.StartAsync(3, Subject.Kind);
+        await using var ensemble = await EnsembleProcess.StartAsync(3, Subject.Kind, Subject.TickTimeMs);
         var oldLeader = await ensemble.WaitForQuorumAsync(RejoinTimeout);
         var followers = ensemble.Members.Where(m => m != oldLeader).ToList();
         await WriteAsync(oldLeader, "/before", 20);

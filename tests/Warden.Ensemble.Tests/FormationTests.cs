@@ -20,7 +20,7 @@ public sealed class FormationTests(ITestOutputHelper output)
     [InlineData(5)]
     public async Task MembersElectExactlyOneLeaderAndTheRestFollow(int size)
     {
-        await using var ensemble = await EnsembleProcess.StartAsync(size, Subject.Kind);
+        await using var ensemble = await EnsembleProcess.StartAsync(size, Subject.Kind, Subject.TickTimeMs);
         var modes = await ensemble.ModesAsync();
         output.WriteLine(string.Join(", ", modes.Select(p => $"server.{p.Key}={p.Value}")));
         Assert.Single(modes.Values, m => m == MemberMode.Leader);
@@ -49,7 +49,7 @@ public sealed class FormationTests(ITestOutputHelper output)
     [InlineData(3)]
     public async Task TwoOfThreeMembersElectALeaderWhicheverIsDown(int down)
     {
-        await using var ensemble = EnsembleProcess.Create(3, Subject.Kind);
+        await using var ensemble = EnsembleProcess.Create(3, Subject.Kind, Subject.TickTimeMs);
         foreach (var member in ensemble.Members.Where(m => m.Id != down))
         {
             member.Start();
@@ -66,7 +66,7 @@ public sealed class FormationTests(ITestOutputHelper output)
     [InlineData(5)]
     public async Task WardenClientWritesOnOneMemberAndEveryOtherReadsItAfterSync(int size)
     {
-        await using var ensemble = await EnsembleProcess.StartAsync(size, Subject.Kind);
+        await using var ensemble = await EnsembleProcess.StartAsync(size, Subject.Kind, Subject.TickTimeMs);
         foreach (var writerMember in ensemble.Members)
         {
             var path = $"/from-{writerMember.Id}";
@@ -93,7 +93,7 @@ public sealed class FormationTests(ITestOutputHelper output)
     public async Task ZkCliWritesOnOneMemberAndEveryOtherReadsItAfterSync(int size)
     {
         var zkCli = InstalledTools.Require(InstalledTools.ZkCli, "zookeeper");
-        await using var ensemble = await EnsembleProcess.StartAsync(size, Subject.Kind);
+        await using var ensemble = await EnsembleProcess.StartAsync(size, Subject.Kind, Subject.TickTimeMs);
         var writerMember = ensemble.Members[^1];
         var created = await RunZkCliAsync(zkCli, writerMember, "create /zkcli written-by-zkcli");
         Assert.Contains("Created /zkcli", created.StandardOutput);
@@ -113,7 +113,7 @@ public sealed class FormationTests(ITestOutputHelper output)
     public async Task KazooWritesOnOneMemberAndEveryOtherReadsItAfterSync(int size)
     {
         var python = InstalledTools.Require(InstalledTools.Python, "python3-kazoo");
-        await using var ensemble = await EnsembleProcess.StartAsync(size, Subject.Kind);
+        await using var ensemble = await EnsembleProcess.StartAsync(size, Subject.Kind, Subject.TickTimeMs);
         var writerMember = ensemble.Members[0];
         var readers = ensemble.Members.Skip(1).ToList();
         var result = await ProcessRunner.RunAsync(python,

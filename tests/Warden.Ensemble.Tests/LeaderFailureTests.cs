@@ -31,7 +31,7 @@ public sealed class LeaderFailureTests(ITestOutputHelper output)
         var random = new Random(seed);
         output.WriteLine($"{rounds} rounds, seed {seed} (WARDEN_ENSEMBLE_SEED replays the kill points)");
 
-        await using var ensemble = await EnsembleProcess.StartAsync(3, Subject.Kind);
+        await using var ensemble = await EnsembleProcess.StartAsync(3, Subject.Kind, Subject.TickTimeMs);
         var writers = await StartWritersAsync(ensemble);
         try
         {
@@ -77,7 +77,7 @@ public sealed class LeaderFailureTests(ITestOutputHelper output)
     [Fact]
     public async Task PausedLeaderIsReplacedAndFollowsOnceResumed()
     {
-        await using var ensemble = await EnsembleProcess.StartAsync(3, Subject.Kind);
+        await using var ensemble = await EnsembleProcess.StartAsync(3, Subject.Kind, Subject.TickTimeMs);
         var writers = await StartWritersAsync(ensemble);
         try
         {

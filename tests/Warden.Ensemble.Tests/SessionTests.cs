@@ -24,7 +24,7 @@ public sealed class SessionTests(ITestOutputHelper output)
     [Fact]
     public async Task EphemeralOfAKilledClientDisappearsOnEveryMemberWhenItsSessionExpires()
     {
-        await using var ensemble = await EnsembleProcess.StartAsync(3, Subject.Kind);
+        await using var ensemble = await EnsembleProcess.StartAsync(3, Subject.Kind, Subject.TickTimeMs);
         var leader = await ensemble.WaitForQuorumAsync(TimeSpan.FromSeconds(30));
         var holderMember = ensemble.Members.First(m => m != leader);
         const string path = "/held";
@@ -98,7 +98,7 @@ public sealed class SessionTests(ITestOutputHelper output)
     public async Task SessionResumedOnAnotherMemberKeepsItsEphemeral()
     {
         var python = InstalledTools.Require(InstalledTools.Python, "python3-kazoo");
-        await using var ensemble = await EnsembleProcess.StartAsync(3, Subject.Kind);
+        await using var ensemble = await EnsembleProcess.StartAsync(3, Subject.Kind, Subject.TickTimeMs);
         var first = ensemble.Members[0];
         var second = ensemble.Members[1];
 
@@ -123,7 +123,7 @@ public sealed class SessionTests(ITestOutputHelper output)
     [Fact]
     public async Task WardenClientMovesToAnotherMemberWhenItsMemberDiesAndKeepsItsEphemeral()
     {
-        await using var ensemble = await EnsembleProcess.StartAsync(3, Subject.Kind);
+        await using var ensemble = await EnsembleProcess.StartAsync(3, Subject.Kind, Subject.TickTimeMs);
         var leader = await ensemble.WaitForQuorumAsync(TimeSpan.FromSeconds(30));
         var followers = ensemble.Members.Where(m => m != leader).ToList();
         await using var client = await Clients.ConnectAsync(string.Join(',', followers.Select(f => f.ConnectString)));
@@ -166,7 +166,7 @@ public sealed class SessionTests(ITestOutputHelper output)
     [Fact]
     public async Task SyncThenReadSeesAWriteMadeThroughAnotherMember()
     {
-        await using var ensemble = await EnsembleProcess.StartAsync(3, Subject.Kind);
+        await using var ensemble = await EnsembleProcess.StartAsync(3, Subject.Kind, Subject.TickTimeMs);
         var leader = await ensemble.WaitForQuorumAsync(TimeSpan.FromSeconds(30));
         var followers = ensemble.Members.Where(m => m != leader).ToList();
         await using var writer = await Clients.ConnectAsync(followers[0]);

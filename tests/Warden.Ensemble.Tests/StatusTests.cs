@@ -14,7 +14,7 @@ public sealed class StatusTests(ITestOutputHelper output)
     [Fact]
     public async Task SrvrGivesEachMemberItsModeLine()
     {
-        await using var ensemble = await EnsembleProcess.StartAsync(3, Subject.Kind);
+        await using var ensemble = await EnsembleProcess.StartAsync(3, Subject.Kind, Subject.TickTimeMs);
         var leader = await ensemble.WaitForQuorumAsync(TimeSpan.FromSeconds(30));
         foreach (var member in ensemble.Members)
         {
@@ -34,7 +34,7 @@ public sealed class StatusTests(ITestOutputHelper output)
     [Fact]
     public async Task MntrReportsThePeerStateAndTheLeadersLearners()
     {
-        await using var ensemble = await EnsembleProcess.StartAsync(3, Subject.Kind);
+        await using var ensemble = await EnsembleProcess.StartAsync(3, Subject.Kind, Subject.TickTimeMs);
         var leader = await ensemble.WaitForQuorumAsync(TimeSpan.FromSeconds(30));
         // The leader counts a learner as synced once it has acked NEWLEADER and been sent UPTODATE; poll, bounded.
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
@@ -69,7 +69,7 @@ public sealed class StatusTests(ITestOutputHelper output)
     [Fact]
     public async Task MemberStartedAloneIsNotServingAndSaysWhomItCannotReach()
     {
-        await using var ensemble = EnsembleProcess.Create(3, Subject.Kind);
+        await using var ensemble = EnsembleProcess.Create(3, Subject.Kind, Subject.TickTimeMs);
         var alone = ensemble[1];
         alone.Start();
         await ensemble.WaitForModeAsync(alone, MemberMode.NotServing, TimeSpan.FromSeconds(30));
