@@ -236,25 +236,8 @@ public sealed partial class EnsembleMember
     }
 
     /// <summary>Sends a four-letter word on a fresh connection and returns the whole answer.</summary>
-    public async Task<string> FourLetterWordAsync(string word, TimeSpan timeout, CancellationToken cancellationToken = default)
-    {
-        using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeoutSource.CancelAfter(timeout);
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, ClientPort), timeoutSource.Token);
-        await socket.SendAsync(Encoding.ASCII.GetBytes(word), SocketFlags.None, timeoutSource.Token);
-        var answer = new MemoryStream();
-        var buffer = new byte[4096];
-        while (true)
-        {
-            var read = await socket.ReceiveAsync(buffer, SocketFlags.None, timeoutSource.Token);
-            if (read == 0)
-            {
-                return Encoding.UTF8.GetString(answer.ToArray());
-            }
-            answer.Write(buffer, 0, read);
-        }
-    }
+    public Task<string> FourLetterWordAsync(string word, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        FourLetterWord.AskAsync(new IPEndPoint(IPAddress.Loopback, ClientPort), word, timeout, cancellationToken);
 
     /// <summary>
     /// The member's mode from one `srvr` (bounded by <paramref name="timeout"/>); a member that does not

@@ -240,19 +240,7 @@ public sealed class EnsembleProcess : IAsyncDisposable
         {
             settings[$"server.{peer.Id}"] = $"127.0.0.1:{peer.QuorumPort}:{peer.ElectionPort}";
         }
-        if (extraConfig is not null)
-        {
-            foreach (var (key, value) in extraConfig)
-            {
-                settings[key] = value;
-            }
-        }
-        var builder = new StringBuilder();
-        foreach (var (key, value) in settings)
-        {
-            builder.Append(key).Append('=').Append(value).Append('\n');
-        }
-        return builder.ToString();
+        return FourLetterWord.ZooConfig(settings, extraConfig);
     }
 
     /// <summary>

@@ -128,25 +128,8 @@ public sealed class ServerProcess : IAsyncDisposable
     /// Sends a four-letter word on a fresh connection and returns the whole answer (the server
     /// closes the connection after answering).
     /// </summary>
-    public async Task<string> FourLetterWordAsync(string word, TimeSpan timeout, CancellationToken cancellationToken = default)
-    {
-        using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeoutSource.CancelAfter(timeout);
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await socket.ConnectAsync(EndPoint, timeoutSource.Token);
-        await socket.SendAsync(Encoding.ASCII.GetBytes(word), SocketFlags.None, timeoutSource.Token);
-        var answer = new MemoryStream();
-        var buffer = new byte[4096];
-        while (true)
-        {
-            var read = await socket.ReceiveAsync(buffer, SocketFlags.None, timeoutSource.Token);
-            if (read == 0)
-            {
-                return Encoding.UTF8.GetString(answer.ToArray());
-            }
-            answer.Write(buffer, 0, read);
-        }
-    }
+    public Task<string> FourLetterWordAsync(string word, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        FourLetterWord.AskAsync(EndPoint, word, timeout, cancellationToken);
 
     /// <summary>Kills the process tree, waits for it (bounded) and deletes the temp directory.</summary>
     public async ValueTask DisposeAsync()
@@ -235,19 +218,7 @@ public sealed class ServerProcess : IAsyncDisposable
             // Apache's AdminServer would take port 8080 and collide between parallel servers.
             settings["admin.enableServer"] = "false";
         }
-        if (extraConfig is not null)
-        {
-            foreach (var (key, value) in extraConfig)
-            {
-                settings[key] = value;
-            }
-        }
-        var builder = new StringBuilder();
-        foreach (var (key, value) in settings)
-        {
-            builder.Append(key).Append('=').Append(value).Append('\n');
-        }
-        return builder.ToString();
+        return FourLetterWord.ZooConfig(settings, extraConfig);
     }
 
     private static ProcessStartInfo ApacheStartInfo(string configPath, IReadOnlyList<string> properties)
