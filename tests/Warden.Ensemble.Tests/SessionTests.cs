@@ -128,7 +128,12 @@ public sealed class SessionTests(ITestOutputHelper output)
         var followers = ensemble.Members.Where(m => m != leader).ToList();
         await using var client = await Clients.ConnectAsync(string.Join(',', followers.Select(f => f.ConnectString)));
         var states = new List<ConnectionState>();
-        client.StateChanged += (_, change) => { lock (states) states.Add(change.Current); };
+        var disconnected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.StateChanged += (_, change) =>
+        {
+            lock (states) states.Add(change.Current);
+            if (change.Current == ConnectionState.Disconnected) disconnected.TrySetResult();
+        };
         var sessionId = client.SessionId.Value;
         using (var timeout = new CancellationTokenSource(Clients.StepTimeout))
         {
@@ -138,9 +143,12 @@ public sealed class SessionTests(ITestOutputHelper output)
         var current = followers.Single(f => client.CurrentServer?.Port == f.ClientPort);
         var other = followers.Single(f => f != current);
         current.Kill();
+        // A request sent before the client has seen the connection break is lost with it (ConnectionLoss, as
+        // with Apache's clients); once the client knows, the next request waits for the reconnect.
+        await disconnected.Task.WaitAsync(Clients.StepTimeout);
         using (var timeout = new CancellationTokenSource(Clients.StepTimeout))
         {
-            // The next request waits for the client to reconnect, and must run on the other follower.
+            // The request must run on the other follower.
             var stat = await client.ExistsAsync("/mine", timeout.Token);
             Assert.NotNull(stat);
             Assert.Equal(sessionId, stat!.Value.EphemeralOwner);
