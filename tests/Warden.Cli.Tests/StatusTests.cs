@@ -74,7 +74,7 @@ public sealed class StatusTests(ITestOutputHelper output)
         string[] lines = Lines(result.StandardOutput);
         Assert.Equal(4, lines.Length);
         Assert.Equal([warden.ConnectString, "standalone", wardenZxid, "0"], Columns(lines[1])[..4]);
-        Assert.EndsWith("3.8.0-warden", lines[1]);
+        Assert.EndsWith($"3.8.0-warden-{Warden.Server.WardenVersion.Number}", lines[1]);
         Assert.Equal($"{dead}  error       connection refused; is a server running there? start one with \"warden server\"",
             Collapse(lines[2], dead));
         Assert.Equal([apache.ConnectString, "standalone", apacheZxid, expectedLag.ToString()], Columns(lines[3])[..4]);

@@ -12,7 +12,7 @@ namespace Warden.Server.Network;
 /// </summary>
 public sealed class FourLetterWords(ServerCore core, Func<IReadOnlyCollection<ClientConnection>> connections)
 {
-    public const string Version = "3.8.0-warden, built on 2026-11-27 00:00 UTC";
+    public static readonly string Version = WardenVersion.ForZooKeeperTools;
 
     /// <summary>Every word Apache knows, so that an unlisted one is refused rather than read as a packet length.</summary>
     public static readonly IReadOnlySet<string> Known = new HashSet<string>
