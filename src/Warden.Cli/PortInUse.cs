@@ -1,38 +1,36 @@
 using System.Net;
-using System.Net.Sockets;
-using System.Text;
+using Warden.Client;
 
 namespace Warden.Cli;
 
 /// <summary>Explains a client port that is already taken, and says whether a ZooKeeper-compatible server holds it.</summary>
 public static class PortInUse
 {
-    public static async Task<string> DescribeAsync(IPEndPoint endpoint)
+    public static async Task<string> DescribeAsync(IPEndPoint endpoint, TimeSpan? probeTimeout = null)
     {
         var probe = endpoint.Address.Equals(IPAddress.Any) || endpoint.Address.Equals(IPAddress.IPv6Any)
-            ? new IPEndPoint(IPAddress.Loopback, endpoint.Port)
-            : endpoint;
-        string holder = await AsksRuokAsync(probe)
-            ? "another ZooKeeper or Warden server is already running there"
-            : "another program is using it";
-        return $"client port {endpoint.Port} on {endpoint.Address} is already in use: {holder}; stop it, or set a free clientPort in zoo.cfg";
+            ? IPAddress.Loopback
+            : endpoint.Address;
+        // srvr, not ruok: Apache answers srvr whatever 4lw.commands.whitelist says, and its default whitelist refuses ruok.
+        var status = await StatusProbe.QueryAsync(new HostAddress(probe.ToString(), endpoint.Port), probeTimeout ?? TimeSpan.FromSeconds(2),
+            CancellationToken.None);
+        return $"client port {endpoint.Port} on {endpoint.Address} is already in use: {Holder(status.Outcome)}; " +
+               "stop it, or set a free clientPort in zoo.cfg";
     }
 
-    private static async Task<bool> AsksRuokAsync(IPEndPoint endpoint)
+    /// <summary>Who holds the port, from what it answered to srvr.</summary>
+    public static string Holder(ProbeOutcome outcome)
     {
-        try
+        if (outcome.Report is { } report)
         {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            using var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-            await socket.ConnectAsync(endpoint, timeout.Token);
-            await socket.SendAsync(Encoding.ASCII.GetBytes("ruok"), SocketFlags.None, timeout.Token);
-            var buffer = new byte[16];
-            int read = await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
-            return Encoding.ASCII.GetString(buffer, 0, read) == "imok";
+            string kind = report.Version.Contains("warden", StringComparison.OrdinalIgnoreCase) ? "a Warden server" : "a ZooKeeper server";
+            return $"{kind} ({report.ShortVersion}, {report.Mode}) is already running there";
         }
-        catch (Exception e) when (e is SocketException or OperationCanceledException)
+        return outcome.Failure switch
         {
-            return false;
-        }
+            FailureKind.NotServing => "a ZooKeeper or Warden server is already running there (not serving yet: starting, or waiting for its quorum)",
+            FailureKind.NotWhitelisted => "a ZooKeeper or Warden server is already running there",
+            _ => "another program is using it",
+        };
     }
 }
