@@ -29,15 +29,38 @@ public sealed class ClientListener : IAsyncDisposable
     {
         _core = core;
         _log = log;
-        var endpoint = core.Settings.ClientEndpoint;
-        _socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        if (endpoint.Address.Equals(IPAddress.IPv6Any)) _socket.DualMode = true;
-        _socket.Bind(endpoint);
+        _socket = Bind(core.Settings.ClientEndpoint);
         _socket.Listen(512);
         LocalEndPoint = (IPEndPoint)_socket.LocalEndPoint!;
         _fourLetterWords = new FourLetterWords(core, () => _connections.Values.ToList());
         _outstanding = new OutstandingRequests(core.Settings.GlobalOutstandingLimitRequests);
         _refusals = new RateLimitedLog(log, TimeProvider.System, TimeSpan.FromSeconds(1));
+    }
+
+    /// <summary>
+    /// Binds the client port. With no clientPortAddress the port takes IPv6 as well as IPv4 where the machine has
+    /// IPv6, as Java's wildcard socket does for Apache (so `-server [::1]:2181` works against either server).
+    /// </summary>
+    private static Socket Bind(IPEndPoint endpoint)
+    {
+        if (endpoint.Address.Equals(IPAddress.Any) && Socket.OSSupportsIPv6)
+        {
+            var dual = new Socket(AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp) { DualMode = true };
+            try
+            {
+                dual.Bind(new IPEndPoint(IPAddress.IPv6Any, endpoint.Port));
+                return dual;
+            }
+            catch (SocketException e) when (e.SocketErrorCode != SocketError.AddressAlreadyInUse)
+            {
+                // IPv6 compiled in but switched off on this host: IPv4 alone, as before.
+                dual.Dispose();
+            }
+        }
+        var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        if (endpoint.Address.Equals(IPAddress.IPv6Any)) socket.DualMode = true;
+        socket.Bind(endpoint);
+        return socket;
     }
 
     /// <summary>Requests taken off client sockets and not yet answered, across all connections.</summary>
