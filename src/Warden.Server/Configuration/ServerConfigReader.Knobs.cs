@@ -165,18 +165,58 @@ internal sealed partial class ServerConfigReader
         }
     }
 
-    /// <summary>Keys are case-sensitive; "ticktime=2000" silently becomes a system property and tickTime stays 3000.</summary>
+    /// <summary>Keys zoo.cfg takes besides those above, for the nearest-key hint.</summary>
+    private static readonly string[] OtherKnownKeys =
+    [
+        "jute.maxbuffer", "secureClientPort", "secureClientPortAddress", "multiAddress.enabled", "metricsProvider.className",
+        "znode.container.checkIntervalMs", "znode.container.maxPerMinute", "readonlymode.enabled",
+    ];
+
+    /// <summary>
+    /// Apache takes any key it does not know as a system property, so a misspelt key is silently ignored:
+    /// "ticktime=2000" or "tickTme=2000" sets zookeeper.ticktime and tickTime stays 3000. A key that differs from
+    /// a known one by case, or by at most two typing slips, gets a warning naming the key that was meant.
+    /// </summary>
     private void WarnIfMisspelt(string key, PropertyEntry entry)
     {
-        if (PrefixedKnobs.Contains(key) || key is "jute.maxbuffer" || key.StartsWith("znode.container.", StringComparison.Ordinal))
+        if (PrefixedKnobs.Contains(key) || OtherKnownKeys.Contains(key) || key.StartsWith("znode.container.", StringComparison.Ordinal))
         {
             return;
         }
-        string? meant = ZooCfgKeys.Concat(PrefixedKnobs).Append("jute.maxbuffer")
-            .FirstOrDefault(k => string.Equals(k, key, StringComparison.OrdinalIgnoreCase));
+        var known = ZooCfgKeys.Concat(PrefixedKnobs).Concat(OtherKnownKeys).ToArray();
+        string? meant = known.FirstOrDefault(k => string.Equals(k, key, StringComparison.OrdinalIgnoreCase));
+        string why = "keys are case-sensitive";
+        if (meant is null && key.Length >= 5)
+        {
+            (meant, int distance) = known.Select(k => (k, TypingDistance(key.ToLowerInvariant(), k.ToLowerInvariant())))
+                .MinBy(pair => pair.Item2);
+            if (distance > 2) meant = null;
+            why = "a known key is spelt differently";
+        }
         if (meant is not null)
         {
-            _warnings.Add($"{At(entry)}: unknown key \"{key}\", so it only sets the system property zookeeper.{key}; keys are case-sensitive, did you mean {meant}?");
+            _warnings.Add($"{At(entry)}: unknown key \"{key}\", so it only sets the system property zookeeper.{key}; {why}, did you mean {meant}?");
         }
+    }
+
+    /// <summary>Edits between two keys: a letter added, dropped, changed, or two neighbours swapped each count one.</summary>
+    internal static int TypingDistance(string a, string b)
+    {
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (int i = 0; i <= a.Length; i++) d[i, 0] = i;
+        for (int j = 0; j <= b.Length; j++) d[0, j] = j;
+        for (int i = 1; i <= a.Length; i++)
+        {
+            for (int j = 1; j <= b.Length; j++)
+            {
+                int cost = a[i - 1] == b[j - 1] ? 0 : 1;
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + cost);
+                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                {
+                    d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
+                }
+            }
+        }
+        return d[a.Length, b.Length];
     }
 }

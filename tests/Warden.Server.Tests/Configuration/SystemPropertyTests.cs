@@ -164,6 +164,31 @@ public sealed class SystemPropertyTests : IDisposable
             Assert.Single(result.Warnings));
     }
 
+    [Theory]
+    [InlineData("tickTme=2000", "tickTme", "tickTime")]
+    [InlineData("sycnLimit=5", "sycnLimit", "syncLimit")]
+    [InlineData("dataLogDri=logs", "dataLogDri", "dataLogDir")]
+    [InlineData("autopurge.purgeIntervall=1", "autopurge.purgeIntervall", "autopurge.purgeInterval")]
+    public void AKeyOneOrTwoSlipsFromAKnownKeyNamesTheKeyMeant(string line, string key, string meant)
+    {
+        ConfigLoadResult result = _sandbox.Load($"dataDir=d\n{line}\n");
+
+        Assert.Equal(
+            $"zoo.cfg line 2: unknown key \"{key}\", so it only sets the system property zookeeper.{key}; a known key is spelt differently, did you mean {meant}?",
+            Assert.Single(result.Warnings));
+    }
+
+    [Theory]
+    [InlineData("ssl.keyStore.location=/etc/zk/keystore.p12")]
+    [InlineData("authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider")]
+    [InlineData("myOwnSetting=1")]
+    public void AKeyFarFromEveryKnownKeyIsTakenSilentlyAsApacheTakesIt(string line)
+    {
+        ConfigLoadResult result = _sandbox.Load($"dataDir=d\n{line}\n");
+
+        Assert.Empty(result.Warnings);
+    }
+
     [Fact]
     public void MinusDOptionsThatApacheWouldNotReadAreWarnedAbout()
     {
