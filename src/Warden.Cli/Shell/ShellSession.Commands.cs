@@ -47,7 +47,8 @@ public sealed partial class ShellSession
         string command = words[0];
         if (command == "help")
         {
-            WriteOut(HelpText());
+            // zkCli prints its usage on stderr, so `warden cli help > file` leaves the file empty there too.
+            WriteErr(HelpText());
             return true;
         }
         if (CommandTable.Find(command) is null)
