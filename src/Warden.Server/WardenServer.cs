@@ -149,8 +149,12 @@ public sealed class WardenServer : IAsyncDisposable
         }
     }
 
+    private int _disposed;
+
+    /// <summary>Stops the server; a second call returns at once.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         if (_listener is not null) await _listener.DisposeAsync().ConfigureAwait(false);
         _stopping.Cancel();
         Core.Complete();

@@ -124,6 +124,13 @@ public sealed class ServerProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Waits for the server to exit (and its output to be read to the end); returns its exit code.</summary>
+    public async Task<int> WaitForExitAsync(CancellationToken cancellationToken)
+    {
+        await process.WaitForExitAsync(cancellationToken);
+        return process.ExitCode;
+    }
+
     /// <summary>
     /// Sends a four-letter word on a fresh connection and returns the whole answer (the server
     /// closes the connection after answering).
