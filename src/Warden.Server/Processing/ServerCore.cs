@@ -10,7 +10,7 @@ namespace Warden.Server.Processing;
 /// <summary>
 /// The state-machine loop: one task that owns the data tree, the sessions and the pending writes, and takes
 /// every connect, request, commit and tick from a single queue. Owning the state from one task keeps the
-/// ordering rules of DESIGN.md simple to enforce: committed txns are applied in zxid order as the commit stream
+/// ordering rules of docs/ARCHITECTURE.md simple to enforce: committed txns are applied in zxid order as the commit stream
 /// delivers them (rule 1); a connection's replies are produced in request order, because a read waits behind its
 /// session's pending writes and a session's writes commit in order (rules 2 and 3); watch events are queued while
 /// the change is applied, before the reply is built (rule 4); nothing is applied before the replicator delivers

@@ -8,7 +8,7 @@ namespace Warden.Server.Replication;
 /// The seam between preparing a write and applying it: a commit stream. The loop hands over each txn it prepared,
 /// in zxid order; the replicator makes it durable (standalone: the local log; an ensemble: a quorum) and delivers
 /// every committed txn back through the callback it was given, in zxid order, whichever server proposed it.
-/// Ordering rule 5 of DESIGN.md lives behind this interface: nothing is delivered before it is on stable storage.
+/// Ordering rule 5 (docs/ARCHITECTURE.md) lives behind this interface: nothing is delivered before it is on stable storage.
 /// </summary>
 public interface IReplicator : IAsyncDisposable
 {
