@@ -212,12 +212,10 @@ public sealed class ServerProcess : IAsyncDisposable
             ["clientPort"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["clientPortAddress"] = "127.0.0.1",
             ["4lw.commands.whitelist"] = "*",
+            // Both AdminServers are on by default on port 8080 and would collide between parallel servers; a test
+            // of the AdminServer turns it on with a free admin.serverPort of its own.
+            ["admin.enableServer"] = "false",
         };
-        if (kind == ServerKind.Apache)
-        {
-            // Apache's AdminServer would take port 8080 and collide between parallel servers.
-            settings["admin.enableServer"] = "false";
-        }
         return FourLetterWord.ZooConfig(settings, extraConfig);
     }
 
