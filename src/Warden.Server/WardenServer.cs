@@ -90,8 +90,9 @@ public sealed class WardenServer : IAsyncDisposable
         _clock = RunClockAsync(_stopping.Token);
         _containers = RunContainerManagerAsync(_stopping.Token);
         if (_persistence is not null && _settings.PurgeIntervalHours > 0) _purge = RunPurgeAsync(_persistence, _stopping.Token);
-        _listener.Start();
+        // The HTTP endpoints first, so that a server that answers its client port answers them too.
         await StartHttpEndpointsAsync(_listener.FourLetterWords).ConfigureAwait(false);
+        _listener.Start();
         if (_quorum is not null)
         {
             _quorum.Run();

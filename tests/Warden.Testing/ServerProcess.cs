@@ -131,6 +131,23 @@ public sealed class ServerProcess : IAsyncDisposable
     public Task<string> FourLetterWordAsync(string word, TimeSpan timeout, CancellationToken cancellationToken = default) =>
         FourLetterWord.AskAsync(EndPoint, word, timeout, cancellationToken);
 
+    /// <summary>
+    /// Waits (polling every 50 ms, bounded) until the server's output contains <paramref name="text"/>; a log line
+    /// is the only event a child process gives.
+    /// </summary>
+    public async Task WaitForOutputAsync(string text, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        while (!CapturedOutput.Contains(text, StringComparison.Ordinal))
+        {
+            if (stopwatch.Elapsed > timeout)
+            {
+                throw new TimeoutException($"{this} did not print '{text}' within {timeout.TotalSeconds:0} s.\n--- server output ---\n{CapturedOutput}");
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
+        }
+    }
+
     /// <summary>Kills the process tree, waits for it (bounded) and deletes the temp directory.</summary>
     public async ValueTask DisposeAsync()
     {

@@ -58,11 +58,15 @@ public sealed partial class AdminCommands
         return info;
     }
 
-    /// <summary>On the loop: session ids by expiry time (the session clock's milliseconds) and ephemerals by session.</summary>
+    /// <summary>
+    /// On the loop: session ids by expiry time (the session clock's milliseconds) and ephemerals by session. Only
+    /// a server that expires sessions (standalone, leader) lists expiry times; a learner's map is empty, as Apache's.
+    /// </summary>
     private JsonObject Dump()
     {
         var expiry = new JsonObject();
-        foreach (var bucket in _core.Sessions.Sessions.GroupBy(s => s.ExpiresAtMs).OrderBy(g => g.Key))
+        bool expires = _core.Mode is ServingMode.Standalone or ServingMode.Leader;
+        foreach (var bucket in _core.Sessions.Sessions.Where(_ => expires).GroupBy(s => s.ExpiresAtMs).OrderBy(g => g.Key))
         {
             expiry[bucket.Key.ToString(CultureInfo.InvariantCulture)] = new JsonArray([.. bucket.Select(s => (JsonNode?)s.Id)]);
         }
