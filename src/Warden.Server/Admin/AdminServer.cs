@@ -35,7 +35,18 @@ public sealed class AdminServer : IAsyncDisposable
     /// <summary>Starts listening; returns false, having logged why, when the address cannot be bound.</summary>
     public async Task<bool> StartAsync()
     {
-        var app = HttpHost.Create(_settings.EndPoint, _log);
+        System.Net.IPEndPoint endPoint;
+        try
+        {
+            endPoint = _settings.EndPoint;
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            _log.LogError("Unable to start the AdminServer: {Address} is not an address of this machine ({Reason}); the server goes on without it. Set admin.serverAddress to one",
+                _settings.Address, e.Message);
+            return false;
+        }
+        var app = HttpHost.Create(endPoint, _log);
         string root = _settings.CommandUrl.TrimEnd('/');
         // Routing matches "/commands" and "/commands/" alike.
         app.MapGet(root.Length == 0 ? "/" : root, ListCommandsAsync);

@@ -124,7 +124,18 @@ public sealed class PrometheusEndpoint : IAsyncDisposable
     /// <summary>Starts serving /metrics; returns false, having logged why, when the address cannot be bound.</summary>
     public async Task<bool> StartAsync()
     {
-        var app = HttpHost.Create(_settings.EndPoint, _log);
+        System.Net.IPEndPoint endPoint;
+        try
+        {
+            endPoint = _settings.EndPoint;
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            _log.LogError("Cannot start the /metrics endpoint: {Address} is not an address of this machine ({Reason}); the server goes on without it. Set metricsProvider.httpHost to one",
+                _settings.Host, e.Message);
+            return false;
+        }
+        var app = HttpHost.Create(endPoint, _log);
         app.MapGet("/metrics", async context =>
         {
             context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
