@@ -95,12 +95,7 @@ public sealed partial class AdminCommands
         new("set_trace_mask", ["stmk"], false, arguments => Task.FromResult(SetTraceMask(arguments))),
         new("stat_reset", ["srst"], true, async _ =>
         {
-            await _core.QueryAsync(() =>
-            {
-                _core.Stats.Reset();
-                _core.Replicator.Fsync?.ResetThresholdExceeded();
-                return true;
-            }).ConfigureAwait(false);
+            await _core.QueryAsync(_words.ResetServerStats).ConfigureAwait(false);
             return new JsonObject();
         }),
         new("stats", ["stat"], true, _ => _core.QueryAsync(() => ServerStats(withConnections: true))),

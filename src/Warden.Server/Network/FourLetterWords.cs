@@ -58,7 +58,7 @@ public sealed partial class FourLetterWords(ServerCore core, Func<IReadOnlyColle
             "dump" => await core.QueryAsync(Dump).ConfigureAwait(false),
             "crst" => await core.QueryAsync(ResetConnectionStats).ConfigureAwait(false),
             "mntr" => await core.QueryAsync(Monitor).ConfigureAwait(false),
-            "srst" => await core.QueryAsync(() => { core.Stats.Reset(); return "Server stats reset.\n"; }).ConfigureAwait(false),
+            "srst" => await core.QueryAsync(ResetServerStats).ConfigureAwait(false),
             _ => $"{word} is not supported by this server yet.\n",
         };
     }
@@ -208,6 +208,14 @@ public sealed partial class FourLetterWords(ServerCore core, Func<IReadOnlyColle
             text.Append(CultureInfo.InvariantCulture, $"\tip: {connection.DisplayAddress} sessionId: 0x{connection.State.Session?.Id ?? 0:x}\n");
         }
         return text.ToString();
+    }
+
+    /// <summary>srst and /commands/stat_reset: the server's counters and the count of slow log flushes.</summary>
+    internal string ResetServerStats()
+    {
+        core.Stats.Reset();
+        core.Replicator.Fsync?.ResetThresholdExceeded();
+        return "Server stats reset.\n";
     }
 
     internal string ResetConnectionStats()
