@@ -89,6 +89,18 @@ public sealed record ServerSettings
     /// <summary>The ensemble this server belongs to; null for a standalone server.</summary>
     public Quorum.EnsembleSettings? Ensemble { get; init; }
 
+    /// <summary>Apache's AdminServer (admin.enableServer, on by default from zoo.cfg); null turns it off.</summary>
+    public Admin.AdminServerSettings? AdminServer { get; init; }
+
+    /// <summary>The Prometheus endpoint (metricsProvider.className=...PrometheusMetricsProvider); null when off.</summary>
+    public Admin.PrometheusSettings? Prometheus { get; init; }
+
+    /// <summary>The zoo.cfg text the server started from, for the initial_configuration command.</summary>
+    public string InitialConfiguration { get; init; } = "";
+
+    /// <summary>The Java system properties in force (-D and zoo.cfg keys Apache passes on), for system_properties.</summary>
+    public IReadOnlyDictionary<string, string> SystemProperties { get; init; } = new Dictionary<string, string>();
+
     /// <summary>Turns a checked configuration into what the running server reads.</summary>
     public static ServerSettings From(Configuration.ServerConfig config)
     {
@@ -127,9 +139,25 @@ public sealed record ServerSettings
             ContainerMaxPerMinute = config.ContainerMaxPerMinute,
             ServerId = config.IsDistributed ? config.MyId ?? 1 : 1,
             Ensemble = config.IsDistributed ? EnsembleFrom(config) : null,
+            AdminServer = Admin.AdminServerSettings.From(config),
+            Prometheus = Admin.PrometheusSettings.From(config),
+            InitialConfiguration = ReadInitialConfiguration(config.ConfigFilePath),
+            SystemProperties = config.SystemProperties,
             ContainerMaxNeverUsedIntervalMs = config.SystemProperties.TryGetValue("znode.container.maxNeverUsedIntervalMs", out var never)
                 && long.TryParse(never, out var neverMs) ? neverMs : 0,
         };
+    }
+
+    private static string ReadInitialConfiguration(string? path)
+    {
+        try
+        {
+            return path is null ? "" : File.ReadAllText(path, System.Text.Encoding.Latin1);
+        }
+        catch (IOException)
+        {
+            return "";
+        }
     }
 
     private static Quorum.EnsembleSettings EnsembleFrom(Configuration.ServerConfig config) => new()

@@ -27,6 +27,8 @@ public sealed class WardenServer : IAsyncDisposable
     private readonly Quorum.QuorumPeerHost? _quorum;
     private readonly TaskCompletionSource<Exception> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _purge;
+    private Admin.AdminServer? _admin;
+    private Admin.PrometheusEndpoint? _prometheus;
 
     public WardenServer(ServerSettings settings, ILogger log, TimeProvider? time = null, IReplicator? replicator = null, DataTree? tree = null)
     {
@@ -70,29 +72,60 @@ public sealed class WardenServer : IAsyncDisposable
     public Quorum.QuorumPeerHost? Quorum => _quorum;
     public System.Net.IPEndPoint LocalEndPoint => _listener?.LocalEndPoint ?? throw new InvalidOperationException("the server is not started");
 
-    public Task StartAsync()
+    /// <summary>The AdminServer, when it is on and started.</summary>
+    public Admin.AdminServer? AdminServer => _admin;
+
+    /// <summary>The Prometheus endpoint, when it is configured and started.</summary>
+    public Admin.PrometheusEndpoint? Prometheus => _prometheus;
+
+    public async Task StartAsync()
     {
         _listener = new ClientListener(Core, _log);
         _loop = Task.Factory.StartNew(() => Core.RunAsync(_stopping.Token), _stopping.Token,
             TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
         // A broken invariant stops the loop; the host must stop too rather than serve without answering.
-        _loop.ContinueWith(t => _failed.TrySetResult(new InvalidOperationException(
+        _ = _loop.ContinueWith(t => _failed.TrySetResult(new InvalidOperationException(
                 $"the request loop stopped: {t.Exception!.GetBaseException().Message}", t.Exception)),
             CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         _clock = RunClockAsync(_stopping.Token);
         _containers = RunContainerManagerAsync(_stopping.Token);
         if (_persistence is not null && _settings.PurgeIntervalHours > 0) _purge = RunPurgeAsync(_persistence, _stopping.Token);
+        // The HTTP endpoints first, so that a server that answers its client port answers them too.
+        await StartHttpEndpointsAsync(_listener.FourLetterWords).ConfigureAwait(false);
         _listener.Start();
         if (_quorum is not null)
         {
             _quorum.Run();
             _log.LogInformation("Warden server.{Id} is up: clients on {Endpoint} once a leader is elected (tickTime={TickTimeMs}ms, {Members} servers)",
                 _settings.Ensemble!.MyId, _listener.LocalEndPoint, _settings.TickTimeMs, _settings.Ensemble.Members.Count);
-            return Task.CompletedTask;
+            return;
         }
         _log.LogInformation("Warden is serving clients on {Endpoint} (standalone, tickTime={TickTimeMs}ms)",
             _listener.LocalEndPoint, _settings.TickTimeMs);
-        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// The AdminServer and /metrics. Neither is needed to serve clients, so a port that cannot be bound is logged
+    /// and the server carries on without that endpoint.
+    /// </summary>
+    private async Task StartHttpEndpointsAsync(FourLetterWords words)
+    {
+        if (Core.Replicator.Fsync is { } fsync && _settings.SystemProperties.TryGetValue("zookeeper.fsync.warningthresholdms", out var threshold)
+            && long.TryParse(threshold, out long thresholdMs))
+        {
+            fsync.WarningThresholdMs = thresholdMs;
+        }
+        if (_settings.AdminServer is { } admin)
+        {
+            var server = new Admin.AdminServer(admin, new Admin.AdminCommands(words), _log);
+            if (await server.StartAsync().ConfigureAwait(false)) _admin = server;
+        }
+        if (_settings.Prometheus is { } prometheus)
+        {
+            var endpoint = new Admin.PrometheusEndpoint(prometheus, words, _log);
+            if (await endpoint.StartAsync().ConfigureAwait(false)) _prometheus = endpoint;
+            else await endpoint.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     /// <summary>Posts a tick on every tickTime boundary so sessions expire in Apache's buckets.</summary>
@@ -155,6 +188,8 @@ public sealed class WardenServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
+        if (_admin is not null) await _admin.DisposeAsync().ConfigureAwait(false);
+        if (_prometheus is not null) await _prometheus.DisposeAsync().ConfigureAwait(false);
         if (_listener is not null) await _listener.DisposeAsync().ConfigureAwait(false);
         _stopping.Cancel();
         Core.Complete();

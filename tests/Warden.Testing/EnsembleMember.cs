@@ -77,6 +77,9 @@ public sealed partial class EnsembleMember
     /// <summary>The leader-election port on 127.0.0.1.</summary>
     public int ElectionPort { get; }
 
+    /// <summary>The AdminServer's port on 127.0.0.1, when the ensemble was created with it on.</summary>
+    public int? AdminPort { get; internal set; }
+
     /// <summary>`127.0.0.1:port`, as every client takes it.</summary>
     public string ConnectString => $"127.0.0.1:{ClientPort}";
 

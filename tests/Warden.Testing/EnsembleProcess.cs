@@ -67,15 +67,18 @@ public sealed class EnsembleProcess : IAsyncDisposable
     /// <param name="kind">Warden, or Apache ZooKeeper 3.8 (QuorumPeerMain) to check the harness itself.</param>
     /// <param name="tickTimeMs">tickTime; initLimit is 10 ticks and syncLimit 5, as the zoo.cfg guide's example.</param>
     /// <param name="extraConfig">zoo.cfg keys added to, or overriding, every member's settings.</param>
+    /// <param name="adminServer">Turns every member's AdminServer on, each on a free port of its own on 127.0.0.1.</param>
     public static EnsembleProcess Create(
         int size,
         ServerKind kind = ServerKind.Warden,
         int tickTimeMs = DefaultTickTimeMs,
-        IReadOnlyDictionary<string, string>? extraConfig = null)
+        IReadOnlyDictionary<string, string>? extraConfig = null,
+        bool adminServer = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);
         var root = Path.Combine(Path.GetTempPath(), $"warden-ensemble-{kind.ToString().ToLowerInvariant()}-{Guid.NewGuid():N}");
-        var ports = FreePorts(size * 3);
+        // All at once, so that no port is handed out twice.
+        var ports = FreePorts(size * (adminServer ? 4 : 3));
         var members = new List<EnsembleMember>();
         for (var index = 0; index < size; index++)
         {
@@ -89,7 +92,15 @@ public sealed class EnsembleProcess : IAsyncDisposable
         }
         foreach (var member in members)
         {
-            File.WriteAllText(member.ConfigPath, ZooConfig(kind, member, members, tickTimeMs, extraConfig));
+            var config = new Dictionary<string, string>(extraConfig ?? new Dictionary<string, string>());
+            if (adminServer)
+            {
+                member.AdminPort = ports[size * 3 + member.Id - 1];
+                config["admin.enableServer"] = "true";
+                config["admin.serverAddress"] = "127.0.0.1";
+                config["admin.serverPort"] = member.AdminPort.Value.ToString(CultureInfo.InvariantCulture);
+            }
+            File.WriteAllText(member.ConfigPath, ZooConfig(kind, member, members, tickTimeMs, config));
         }
         return new EnsembleProcess(kind, root, members, tickTimeMs);
     }
@@ -104,9 +115,10 @@ public sealed class EnsembleProcess : IAsyncDisposable
         int tickTimeMs = DefaultTickTimeMs,
         IReadOnlyDictionary<string, string>? extraConfig = null,
         TimeSpan? timeout = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default,
+        bool adminServer = false)
     {
-        var ensemble = Create(size, kind, tickTimeMs, extraConfig);
+        var ensemble = Create(size, kind, tickTimeMs, extraConfig, adminServer);
         try
         {
             foreach (var member in ensemble.Members)
@@ -230,12 +242,10 @@ public sealed class EnsembleProcess : IAsyncDisposable
             ["clientPort"] = member.ClientPort.ToString(CultureInfo.InvariantCulture),
             ["clientPortAddress"] = "127.0.0.1",
             ["4lw.commands.whitelist"] = "*",
+            // Both AdminServers are on by default on port 8080 and would collide between members; a test of the
+            // AdminServer gives each member a free admin.serverPort of its own.
+            ["admin.enableServer"] = "false",
         };
-        if (kind == ServerKind.Apache)
-        {
-            // Apache's AdminServer would take port 8080 on every member and collide.
-            settings["admin.enableServer"] = "false";
-        }
         foreach (var peer in members)
         {
             settings[$"server.{peer.Id}"] = $"127.0.0.1:{peer.QuorumPort}:{peer.ElectionPort}";

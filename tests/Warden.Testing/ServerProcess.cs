@@ -138,6 +138,23 @@ public sealed class ServerProcess : IAsyncDisposable
     public Task<string> FourLetterWordAsync(string word, TimeSpan timeout, CancellationToken cancellationToken = default) =>
         FourLetterWord.AskAsync(EndPoint, word, timeout, cancellationToken);
 
+    /// <summary>
+    /// Waits (polling every 50 ms, bounded) until the server's output contains <paramref name="text"/>; a log line
+    /// is the only event a child process gives.
+    /// </summary>
+    public async Task WaitForOutputAsync(string text, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        while (!CapturedOutput.Contains(text, StringComparison.Ordinal))
+        {
+            if (stopwatch.Elapsed > timeout)
+            {
+                throw new TimeoutException($"{this} did not print '{text}' within {timeout.TotalSeconds:0} s.\n--- server output ---\n{CapturedOutput}");
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
+        }
+    }
+
     /// <summary>Kills the process tree, waits for it (bounded) and deletes the temp directory.</summary>
     public async ValueTask DisposeAsync()
     {
@@ -219,12 +236,10 @@ public sealed class ServerProcess : IAsyncDisposable
             ["clientPort"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["clientPortAddress"] = "127.0.0.1",
             ["4lw.commands.whitelist"] = "*",
+            // Both AdminServers are on by default on port 8080 and would collide between parallel servers; a test
+            // of the AdminServer turns it on with a free admin.serverPort of its own.
+            ["admin.enableServer"] = "false",
         };
-        if (kind == ServerKind.Apache)
-        {
-            // Apache's AdminServer would take port 8080 and collide between parallel servers.
-            settings["admin.enableServer"] = "false";
-        }
         return FourLetterWord.ZooConfig(settings, extraConfig);
     }
 

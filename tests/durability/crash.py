@@ -142,7 +142,7 @@ def main():
     cfg = os.path.join(work, "zoo.cfg")
     with open(cfg, "w") as f:
         f.write("tickTime=2000\ndataDir=%s/data\ndataLogDir=%s/log\nclientPort=%d\nclientPortAddress=127.0.0.1\n"
-                "4lw.commands.whitelist=ruok\nsnapCount=400\npreAllocSize=1024\n" % (work, work, port))
+                "4lw.commands.whitelist=ruok\nsnapCount=400\npreAllocSize=1024\nadmin.enableServer=false\n" % (work, work, port))
     log = open(os.path.join(work, "server.log"), "ab")
     print("crash test seed %d, %d rounds, port %d" % (seed, rounds, port), flush=True)
     acked = {"w%d" % w: [] for w in range(WRITERS)}

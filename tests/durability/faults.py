@@ -29,7 +29,7 @@ class Server:
         self.cfg = os.path.join(work, "zoo.cfg")
         with open(self.cfg, "w") as f:
             f.write("tickTime=2000\ndataDir=%s\ndataLogDir=%s\nclientPort=%d\nclientPortAddress=127.0.0.1\n"
-                    "4lw.commands.whitelist=ruok\npreAllocSize=1024\n" % (data, logdir, port))
+                    "4lw.commands.whitelist=ruok\npreAllocSize=1024\nadmin.enableServer=false\n" % (data, logdir, port))
         self.proc = None
 
     def start(self):

@@ -105,6 +105,12 @@ public sealed record ServerConfig
 
     public string AdminServerAddress { get; init; } = "0.0.0.0";
 
+    /// <summary>
+    /// The metricsProvider.* keys, without the prefix (className, httpHost, httpPort, ...); Prometheus is served
+    /// when className names Apache's PrometheusMetricsProvider.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> MetricsProvider { get; init; } = new Dictionary<string, string>();
+
     /// <summary>The largest frame or znode payload accepted, in bytes.</summary>
     public int JuteMaxBufferBytes { get; init; } = DefaultJuteMaxBufferBytes;
 

@@ -59,6 +59,7 @@ internal sealed partial class ServerConfigReader
             reader.ReadEntry(entry, hasDynamicFile);
         }
         reader.ApplySystemProperties();
+        reader.CheckMetricsProvider();
         reader.CheckCoreValues();
         reader.ReadEnsemble();
         if (checkFileSystem && reader._config.DataDir.Length > 0)
@@ -189,15 +190,10 @@ internal sealed partial class ServerConfigReader
             case "autopurge.purgeInterval":
                 Set(Int(e, value, "write it in hours, e.g. autopurge.purgeInterval=1 (0 turns purging off)"), v => _config with { PurgeIntervalHours = v });
                 return true;
-            case "metricsProvider.className" or "dynamicConfigFile":
+            case "dynamicConfigFile":
                 return ApplyStructuralKey(key, e);
             default:
-                if (key.StartsWith("metricsProvider.", StringComparison.Ordinal))
-                {
-                    _warnings.Add($"{At(e)}: {key} configures Apache's metrics provider plug-in; Warden has its own metrics and ignores it");
-                    return true;
-                }
-                return false;
+                return key.StartsWith("metricsProvider.", StringComparison.Ordinal) && ReadMetricsProviderKey(key, value, e);
         }
     }
 
@@ -258,14 +254,7 @@ internal sealed partial class ServerConfigReader
 
     private bool ApplyStructuralKey(string key, PropertyEntry e)
     {
-        if (key == "dynamicConfigFile")
-        {
-            ReadDynamicConfigFile(e);
-        }
-        else
-        {
-            _warnings.Add($"{At(e)}: {key} names a Java metrics class; Warden has its own metrics and ignores it");
-        }
+        ReadDynamicConfigFile(e);
         return true;
     }
 

@@ -82,6 +82,9 @@ public sealed class ClientConnection : IClientConnection
     /// <summary>When the last complete packet arrived, on the loop's monotonic clock.</summary>
     public long LastHeardAtMs => Interlocked.Read(ref _lastHeardAtMs);
 
+    /// <summary>Requests read from this connection and not yet answered.</summary>
+    public int OutstandingRequests => Volatile.Read(ref _outstanding);
+
     public void Send(byte[] frame) => Send(OutboundFrame.Of(frame));
 
     public void Send(OutboundFrame frame)

@@ -69,6 +69,9 @@ public sealed class ClientListener : IAsyncDisposable
     public IPEndPoint LocalEndPoint { get; }
     public int ConnectionCount => _connections.Count;
 
+    /// <summary>The four-letter words this listener answers; the AdminServer and /metrics read through them too.</summary>
+    public FourLetterWords FourLetterWords => _fourLetterWords;
+
     public void Start() => _acceptLoop = AcceptLoopAsync();
 
     private async Task AcceptLoopAsync()

@@ -10,7 +10,7 @@ namespace Warden.Server.Network;
 /// Words outside the whitelist (4lw.commands.whitelist; Apache's default is srvr alone) get Apache's refusal.
 /// The answers follow Apache ZooKeeper 3.8's layout so that monitoring scripts keep working.
 /// </summary>
-public sealed class FourLetterWords(ServerCore core, Func<IReadOnlyCollection<ClientConnection>> connections)
+public sealed partial class FourLetterWords(ServerCore core, Func<IReadOnlyCollection<ClientConnection>> connections)
 {
     public static readonly string Version = WardenVersion.ForZooKeeperTools;
 
@@ -20,8 +20,6 @@ public sealed class FourLetterWords(ServerCore core, Func<IReadOnlyCollection<Cl
         "conf", "cons", "crst", "dirs", "dump", "envi", "gtmk", "ruok", "stmk", "srvr", "srst", "stat", "wchc", "wchp",
         "wchs", "mntr", "isro", "hash",
     };
-
-    private readonly long _startedAtMs = System.Environment.TickCount64;
 
     public static bool TryGetWord(ReadOnlySequence<byte> buffer, out string word)
     {
@@ -60,12 +58,12 @@ public sealed class FourLetterWords(ServerCore core, Func<IReadOnlyCollection<Cl
             "dump" => await core.QueryAsync(Dump).ConfigureAwait(false),
             "crst" => await core.QueryAsync(ResetConnectionStats).ConfigureAwait(false),
             "mntr" => await core.QueryAsync(Monitor).ConfigureAwait(false),
-            "srst" => await core.QueryAsync(() => { core.Stats.Reset(); return "Server stats reset.\n"; }).ConfigureAwait(false),
+            "srst" => await core.QueryAsync(ResetServerStats).ConfigureAwait(false),
             _ => $"{word} is not supported by this server yet.\n",
         };
     }
 
-    private string Stats(bool brief)
+    internal string Stats(bool brief)
     {
         var stats = core.Stats;
         var text = new StringBuilder();
@@ -88,7 +86,7 @@ public sealed class FourLetterWords(ServerCore core, Func<IReadOnlyCollection<Cl
     }
 
     /// <summary>The mode as srvr and mntr name it.</summary>
-    private static string ModeName(ServingMode mode) => mode switch
+    internal static string ModeName(ServingMode mode) => mode switch
     {
         ServingMode.Leader => "leader",
         ServingMode.Follower => "follower",
@@ -122,7 +120,7 @@ public sealed class FourLetterWords(ServerCore core, Func<IReadOnlyCollection<Cl
     }
 
     /// <summary>conf: the settings a monitoring script reads, in Apache's order and spelling.</summary>
-    private long EpochMs(long monotonicMs) => core.WallClockOf(monotonicMs).ToUnixTimeMilliseconds();
+    internal long EpochMs(long monotonicMs) => core.WallClockOf(monotonicMs).ToUnixTimeMilliseconds();
 
     private string Configuration()
     {
@@ -181,7 +179,7 @@ public sealed class FourLetterWords(ServerCore core, Func<IReadOnlyCollection<Cl
         return text.Append('\n').ToString();
     }
 
-    private static long SessionOf(object watcher) => (watcher as IClientConnection)?.State.Session?.Id ?? 0;
+    internal static long SessionOf(object watcher) => (watcher as IClientConnection)?.State.Session?.Id ?? 0;
 
     /// <summary>dump: sessions by expiry bucket, ephemeral nodes by session, and the connections.</summary>
     private string Dump()
@@ -212,7 +210,15 @@ public sealed class FourLetterWords(ServerCore core, Func<IReadOnlyCollection<Cl
         return text.ToString();
     }
 
-    private string ResetConnectionStats()
+    /// <summary>srst and /commands/stat_reset: the server's counters and the count of slow log flushes.</summary>
+    internal string ResetServerStats()
+    {
+        core.Stats.Reset();
+        core.Replicator.Fsync?.ResetThresholdExceeded();
+        return "Server stats reset.\n";
+    }
+
+    internal string ResetConnectionStats()
     {
         foreach (var connection in connections()) connection.State.ResetStats();
         return "Connection stats reset.\n";
@@ -224,41 +230,16 @@ public sealed class FourLetterWords(ServerCore core, Func<IReadOnlyCollection<Cl
 
     private string Monitor()
     {
-        var stats = core.Stats;
-        var tree = core.Tree;
-        var lines = new List<(string, string)>
-        {
-            ("zk_version", Version),
-            ("zk_server_state", ModeName(core.Mode)),
-            ("zk_ephemerals_count", tree.EphemeralCount.ToString(CultureInfo.InvariantCulture)),
-            ("zk_num_alive_connections", connections().Count.ToString(CultureInfo.InvariantCulture)),
-            ("zk_avg_latency", AverageLatency(stats.AverageLatencyMs)),
-            ("zk_outstanding_requests", core.OutstandingRequests.ToString(CultureInfo.InvariantCulture)),
-            ("zk_znode_count", tree.NodeCountAsReported.ToString(CultureInfo.InvariantCulture)),
-            ("zk_global_sessions", core.Sessions.Count.ToString(CultureInfo.InvariantCulture)),
-            ("zk_packets_sent", stats.PacketsSent.ToString(CultureInfo.InvariantCulture)),
-            ("zk_packets_received", stats.PacketsReceived.ToString(CultureInfo.InvariantCulture)),
-            ("zk_watch_count", (tree.DataWatches.Count + tree.ChildWatches.Count).ToString(CultureInfo.InvariantCulture)),
-            ("zk_min_latency", stats.MinLatencyOrZero.ToString(CultureInfo.InvariantCulture)),
-            ("zk_max_latency", stats.MaxLatencyMs.ToString(CultureInfo.InvariantCulture)),
-            ("zk_approximate_data_size", tree.ApproximateDataSize().ToString(CultureInfo.InvariantCulture)),
-            ("zk_uptime", (System.Environment.TickCount64 - _startedAtMs).ToString(CultureInfo.InvariantCulture)),
-            ("zk_local_sessions", "0"),
-        };
-        if (core.EnsembleStatus?.Invoke() is { } ensemble)
-        {
-            lines.Add(("zk_peer_state", ensemble.PeerState));
-            if (core.Mode == ServingMode.Leader)
-            {
-                lines.Add(("zk_learners", ensemble.Learners.ToString(CultureInfo.InvariantCulture)));
-                lines.Add(("zk_synced_followers", ensemble.SyncedFollowers.ToString(CultureInfo.InvariantCulture)));
-                lines.Add(("zk_synced_non_voting_followers", "0"));
-                lines.Add(("zk_synced_observers", ensemble.SyncedObservers.ToString(CultureInfo.InvariantCulture)));
-                lines.Add(("zk_pending_syncs", ensemble.PendingSyncs.ToString(CultureInfo.InvariantCulture)));
-            }
-        }
         var text = new StringBuilder();
-        foreach (var (key, value) in lines) text.Append(key).Append('\t').Append(value).Append('\n');
+        foreach (var (key, value) in MonitorValues())
+        {
+            text.Append("zk_").Append(key).Append('\t').Append(value switch
+            {
+                double number => AverageLatency(number),
+                IFormattable number => number.ToString(null, CultureInfo.InvariantCulture),
+                _ => value.ToString(),
+            }).Append('\n');
+        }
         return text.ToString();
     }
 
@@ -281,7 +262,7 @@ public sealed class FourLetterWords(ServerCore core, Func<IReadOnlyCollection<Cl
         return value.ToString("0.0###############", CultureInfo.InvariantCulture);
     }
 
-    private static long DirectorySize(string path)
+    internal static long DirectorySize(string path)
     {
         try
         {

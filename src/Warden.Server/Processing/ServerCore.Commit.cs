@@ -75,7 +75,8 @@ public sealed partial class ServerCore
         SendFrame(connection, new ReplyHeader(request.Xid, zxid, (int)error), error == ErrorCode.Ok ? body : null);
         long latency = Math.Max(0, NowMs - request.ReceivedAtMs);
         state.RecordLatency(latency);
-        Stats.RecordLatency(latency);
+        Stats.RecordLatency(latency, request.Type);
+        if (error == ErrorCode.AuthFailed) Stats.AuthFailures++;
         state.LastCxid = request.Xid;
         state.LastZxid = zxid;
         state.LastOperation = OperationName(request.Type);
@@ -90,6 +91,7 @@ public sealed partial class ServerCore
         header.Write(_writer);
         body?.Write(_writer);
         _writer.EndFrame();
+        Stats.RecordResponse(_writer.Length - 4);
         connection.Send(_writer.ToFrame());
         connection.State.PacketsSent++;
         Stats.PacketsSent++;

@@ -21,6 +21,7 @@ public sealed partial class ServerCore
         var connection = work.Connection;
         var request = work.Request;
         var state = connection.State;
+        Stats.ConnectionRequests++;
         if (!Serving)
         {
             // Apache closes connections while its ZooKeeperServer is not running (no leader yet, or syncing).

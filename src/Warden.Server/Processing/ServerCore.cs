@@ -56,6 +56,9 @@ public sealed partial class ServerCore
     public IReadOnlyCollection<IClientConnection> Connections => _connections.Values;
     public int OutstandingRequests => _awaiting.Count;
 
+    /// <summary>The replicator behind this loop, for the figures it keeps (flush times, proposal sizes).</summary>
+    public IReplicator Replicator => _replicator;
+
     /// <summary>An ensemble member's quorum figures for mntr; null on a standalone server. Read from any thread.</summary>
     public Func<EnsembleStatus>? EnsembleStatus { get; set; }
 

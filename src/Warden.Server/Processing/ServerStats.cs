@@ -1,6 +1,8 @@
+using Warden.Protocol;
+
 namespace Warden.Server.Processing;
 
-/// <summary>Server-wide counters that srvr, stat and mntr report. Written only by the loop.</summary>
+/// <summary>Server-wide counters that srvr, stat, mntr, the AdminServer and /metrics report. Written only by the loop.</summary>
 public sealed class ServerStats
 {
     public long PacketsReceived { get; set; }
@@ -10,6 +12,29 @@ public sealed class ServerStats
     public long TotalLatencyMs { get; private set; }
     public long LatencyCount { get; private set; }
 
+    /// <summary>Requests answered without a txn (reads, pings), as Apache's READ_LATENCY.</summary>
+    public LatencySummary ReadLatency { get; } = new("readlatency");
+
+    /// <summary>Requests that went through a txn (writes, session open and close), as Apache's UPDATE_LATENCY.</summary>
+    public LatencySummary UpdateLatency { get; } = new("updatelatency");
+
+    /// <summary>Bytes of the last, smallest and largest reply (header and body, without the length); -1 before any.</summary>
+    public int LastResponseBytes { get; private set; } = -1;
+    public int MinResponseBytes { get; private set; } = -1;
+    public int MaxResponseBytes { get; private set; } = -1;
+
+    /// <summary>Authentication packets refused with AUTHFAILED (Apache's auth_failed_count); not cleared by srst.</summary>
+    public long AuthFailures { get; set; }
+
+    /// <summary>Connect requests handled (Apache's connection_request_count); not cleared by srst.</summary>
+    public long ConnectionRequests { get; set; }
+
+    public void RecordLatency(long latencyMs, OpCode type)
+    {
+        RecordLatency(latencyMs);
+        (IsUpdate(type) ? UpdateLatency : ReadLatency).Add(latencyMs);
+    }
+
     public void RecordLatency(long latencyMs)
     {
         MinLatencyMs = Math.Min(MinLatencyMs, latencyMs);
@@ -18,9 +43,22 @@ public sealed class ServerStats
         LatencyCount++;
     }
 
+    public void RecordResponse(int bytes)
+    {
+        LastResponseBytes = bytes;
+        if (MinResponseBytes < 0 || bytes < MinResponseBytes) MinResponseBytes = bytes;
+        if (bytes > MaxResponseBytes) MaxResponseBytes = bytes;
+    }
+
+    /// <summary>Apache counts a request as an update when it carries a txn header: every request that changes state.</summary>
+    private static bool IsUpdate(OpCode type) => type is OpCode.Create or OpCode.Create2 or OpCode.CreateTtl or OpCode.CreateContainer
+        or OpCode.Delete or OpCode.DeleteContainer or OpCode.SetData or OpCode.SetAcl or OpCode.Multi or OpCode.Reconfig
+        or OpCode.CreateSession or OpCode.CloseSession;
+
     public long MinLatencyOrZero => LatencyCount == 0 ? 0 : MinLatencyMs;
     public double AverageLatencyMs => LatencyCount == 0 ? 0 : (double)TotalLatencyMs / LatencyCount;
 
+    /// <summary>srst: Apache's ServerStats.reset clears the latency and packet counts, the response sizes and the latency summaries.</summary>
     public void Reset()
     {
         PacketsReceived = 0;
@@ -29,5 +67,10 @@ public sealed class ServerStats
         MaxLatencyMs = 0;
         TotalLatencyMs = 0;
         LatencyCount = 0;
+        LastResponseBytes = -1;
+        MinResponseBytes = -1;
+        MaxResponseBytes = -1;
+        ReadLatency.Reset();
+        UpdateLatency.Reset();
     }
 }

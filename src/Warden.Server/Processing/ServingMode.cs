@@ -20,4 +20,5 @@ public enum ServingMode
 /// <param name="SyncedFollowers">On the leader: voting learners brought up to date.</param>
 /// <param name="SyncedObservers">On the leader: observers brought up to date.</param>
 /// <param name="PendingSyncs">On the leader: learner syncs waiting for a commit.</param>
-public sealed record EnsembleStatus(string PeerState, int Learners, int SyncedFollowers, int SyncedObservers, int PendingSyncs);
+/// <param name="LeaderId">The leader this member follows or is; 0 while there is none.</param>
+public sealed record EnsembleStatus(string PeerState, int Learners, int SyncedFollowers, int SyncedObservers, int PendingSyncs, long LeaderId = 0);

@@ -49,7 +49,7 @@ public sealed partial class QuorumPeerHost : IStateMachineSnapshots
                     break;
             }
         }
-        if (appended) _storage.Flush();
+        if (appended) Fsync.Time(_storage.Flush);
 
         // 3. The commit stream: committed txns to the request loop, in zxid order. A snapshot for a learner that
         // needs SNAP is captured on the loop between the commits, exactly at the SNAP's zxid: later txns of this

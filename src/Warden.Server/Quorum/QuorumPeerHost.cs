@@ -224,12 +224,20 @@ public sealed partial class QuorumPeerHost : IReplicator, ILeaderLink
         var learners = _peer.Learners;
         string state = _peer.State.ToString().ToLowerInvariant() + (_peer.IsServing ? " - broadcast" : _peer.State == PeerState.Looking ? " - election" : " - synchronization");
         Volatile.Write(ref _status, new EnsembleStatus(state, learners.Count,
-            learners.Count(l => l.Synced && !l.IsObserver), learners.Count(l => l.Synced && l.IsObserver), _peer.PendingSyncs));
+            learners.Count(l => l.Synced && !l.IsObserver), learners.Count(l => l.Synced && l.IsObserver), _peer.PendingSyncs,
+            _peer.Leader?.Value ?? 0));
     }
+
+    /// <summary>Flush timings of this member's txn log.</summary>
+    public FsyncStats Fsync { get; } = new();
+
+    /// <summary>Sizes of the proposals this member made as leader (Apache's proposal_stats).</summary>
+    public ProposalSizes Proposals { get; } = new();
 
     private void ProposeOnPeer(TxnHeaderAndBody txn)
     {
         var data = EncodeTxn(txn);
+        Proposals.Record(data.Length);
         var result = _peer.Propose(data);
         if (!result.Accepted)
         {

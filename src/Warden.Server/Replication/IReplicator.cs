@@ -17,6 +17,12 @@ public interface IReplicator : IAsyncDisposable
 
     /// <summary>Called on the loop thread; must not block it.</summary>
     void Propose(TxnHeaderAndBody txn);
+
+    /// <summary>Flush timings of the log this replicator writes; null when it writes none.</summary>
+    FsyncStats? Fsync => null;
+
+    /// <summary>Sizes of the proposals made as leader; null where there are none (standalone).</summary>
+    ProposalSizes? Proposals => null;
 }
 
 /// <summary>

@@ -55,6 +55,8 @@ public sealed class LogReplicator : IReplicator
 
     public void Propose(TxnHeaderAndBody txn) => _queue.Writer.TryWrite(txn);
 
+    public FsyncStats Fsync { get; } = new();
+
     /// <summary>Apache snapshots after snapCount/2 plus a random share of snapCount/2 txns.</summary>
     private int NextThreshold() => _snapCountTxns / 2 + _random.Next(_snapCountTxns / 2);
 
@@ -71,7 +73,7 @@ public sealed class LogReplicator : IReplicator
                     _writer.Append(txn.Header, txn.Body);
                     batch.Add(txn);
                 }
-                _writer.Flush();
+                Fsync.Time(() => _writer.Flush());
                 _lastDurableZxid = batch[^1].Header.Zxid;
                 foreach (var txn in batch) _onCommitted!(txn);
                 _txnsSinceSnapshot += batch.Count;
