@@ -12,7 +12,8 @@ namespace Warden.Server.Processing;
 /// every connect, request, commit and tick from a single queue. Owning the state from one task keeps the
 /// ordering rules of DESIGN.md simple to enforce: committed txns are applied in zxid order as the commit stream
 /// delivers them (rule 1); a connection's replies are produced in request order, because a read waits behind its
-/// session's pending writes and a session's writes commit in order (rules 2 and 3); watch events are queued while
+/// session's earlier writes and a session's writes commit in order (rules 2 and 3), while a write behind a waiting
+/// read is logged at once and only its reply waits (rule 6, in ServerCore.Dispatch); watch events are queued while
 /// the change is applied, before the reply is built (rule 4); nothing is applied before the replicator delivers
 /// it, which it does only once a quorum has it on stable storage (rule 5). Connections do the I/O on their own
 /// tasks and never touch this state.
@@ -329,13 +330,14 @@ public sealed partial class ServerCore
     }
 
     /// <summary>Hands a prepared txn to the replicator; a local request waits for it on the commit stream.</summary>
-    private void Propose(TxnHeader header, Txn? body, IClientConnection? connection, int xid, OpCode requestType, long receivedAtMs)
+    private void Propose(TxnHeader header, Txn? body, IClientConnection? connection, int xid, OpCode requestType, long receivedAtMs,
+        QueuedRequest? entry = null)
     {
         var txn = new TxnHeaderAndBody(header, body);
         if (connection is not null)
         {
-            _awaiting.Add(new Proposal(txn, connection, header.ClientId, xid, requestType, receivedAtMs));
-            if (requestType != OpCode.CreateSession) connection.State.PendingWrites++;
+            _awaiting.Add(new Proposal(txn, connection, header.ClientId, xid, requestType, receivedAtMs, entry));
+            if (entry is not null) entry.InFlight = true;
         }
         _replicator.Propose(txn);
     }

@@ -54,8 +54,10 @@ public sealed record ResetStateWork(DataTree Tree, IReadOnlyDictionary<long, int
 /// <summary>
 /// A local request waiting for its txn to commit. On a server that prepares writes (standalone or leader) it
 /// carries the txn it proposed; on a learner, which forwards the raw request, <paramref name="Txn"/> is null.
+/// <paramref name="Entry"/> is its place in the connection's queue of unanswered requests (none for a session's creation).
 /// </summary>
-public sealed record Proposal(TxnHeaderAndBody? Txn, IClientConnection? Connection, long SessionId, int Xid, OpCode RequestType, long ReceivedAtMs);
+public sealed record Proposal(TxnHeaderAndBody? Txn, IClientConnection? Connection, long SessionId, int Xid, OpCode RequestType, long ReceivedAtMs,
+    QueuedRequest? Entry = null);
 
 /// <summary>A transaction header with its body, as logged and applied.</summary>
 public sealed record TxnHeaderAndBody(TxnHeader Header, Txn? Body);
