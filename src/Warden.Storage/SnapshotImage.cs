@@ -17,14 +17,15 @@ public readonly record struct NodeImage(
 }
 
 /// <summary>
-/// A consistent copy of the tree and sessions at one zxid, cheap to take on the thread that owns the tree and
-/// slow part (encoding, compressing, fsync) left to any other thread. Node data and ACL lists are shared, not
+/// A copy of the tree and sessions for a snapshot file or a SNAP, cheap to take on the thread that owns the tree
+/// and slow part (encoding, compressing, fsync) left to any other thread. Node data and ACL lists are shared, not
 /// copied: the tree replaces them on setData and setACL rather than changing them in place.
-/// Unlike Apache's fuzzy snapshot, the image holds exactly the txns up to <see cref="Zxid"/>.
+/// An exact image (<see cref="Capture"/>) holds exactly the txns up to <see cref="Zxid"/>; a fuzzy one
+/// (<see cref="FuzzyCapture"/>) holds at least those, and some later ones, as Apache's snapshots do.
 /// </summary>
 public sealed class SnapshotImage
 {
-    private SnapshotImage(long zxid, List<NodeImage> nodes, Dictionary<long, int> sessions)
+    internal SnapshotImage(long zxid, List<NodeImage> nodes, Dictionary<long, int> sessions)
     {
         Zxid = zxid;
         Nodes = nodes;
@@ -41,5 +42,62 @@ public sealed class SnapshotImage
         var nodes = new List<NodeImage>(tree.NodeCount);
         foreach (var entry in tree.PreOrder()) nodes.Add(NodeImage.Of(entry));
         return new SnapshotImage(zxid, nodes, new Dictionary<long, int>(sessionTimeoutsMs));
+    }
+}
+
+/// <summary>
+/// A fuzzy snapshot taken a slice at a time by the thread that owns the tree, with txns applied between the slices,
+/// so that the pause it costs is bounded by the slice, not by the size of the tree (Apache serialises its live tree
+/// while writes go on, for the same reason).
+/// The image is named by the last zxid applied when the capture began. Every node in it shows that txn's effects
+/// and may show some later ones; recovery replays the log from the next zxid onto it, and replaying a txn whose
+/// effect is already there leaves the node as the live tree has it: a create finds the node and only moves its
+/// parent's counters, a delete finds nothing, setData and setACL carry the resulting version. The walk is in
+/// snapshot order and reads each node when it reaches it: a node created under a parent already passed is missing
+/// and comes back with its create, one deleted before it is reached is missing as it should be. Sessions are
+/// copied when the capture begins, as Apache writes them before the tree; later ones come back from the log.
+/// </summary>
+public sealed class FuzzyCapture
+{
+    private readonly DataTree _tree;
+    private readonly IEnumerator<(string Path, DataNode Node)> _walk;
+    private readonly List<NodeImage> _nodes;
+    private readonly Dictionary<long, int> _sessions;
+    private bool _done;
+
+    public FuzzyCapture(DataTree tree, IReadOnlyDictionary<long, int> sessionTimeoutsMs)
+    {
+        _tree = tree;
+        Zxid = tree.LastProcessedZxid;
+        _nodes = new List<NodeImage>(tree.NodeCount);
+        _sessions = new Dictionary<long, int>(sessionTimeoutsMs);
+        _walk = tree.PreOrder().GetEnumerator();
+    }
+
+    /// <summary>The last zxid applied when the capture began: the log is replayed from the next one.</summary>
+    public long Zxid { get; }
+
+    /// <summary>The tree being captured; a capture of a tree that was since replaced is worthless.</summary>
+    public DataTree Tree => _tree;
+
+    public int NodesCaptured => _nodes.Count;
+
+    /// <summary>Copies up to <paramref name="maxNodes"/> more nodes; true once every node has been reached.</summary>
+    public bool Step(int maxNodes)
+    {
+        for (int i = 0; i < maxNodes && !_done; i++)
+        {
+            if (_walk.MoveNext()) _nodes.Add(NodeImage.Of(_walk.Current));
+            else _done = true;
+        }
+        return _done;
+    }
+
+    /// <summary>The image, once <see cref="Step"/> has returned true.</summary>
+    public SnapshotImage Finish()
+    {
+        if (!_done) throw new InvalidOperationException("the capture has not reached every node yet");
+        _walk.Dispose();
+        return new SnapshotImage(Zxid, _nodes, _sessions);
     }
 }

@@ -83,9 +83,47 @@ public sealed partial class ServerCore
         return (new RequestPreparer(tree, _settings), new ReadHandler(tree));
     }
 
-    /// <summary>An in-memory copy of the applied tree and the sessions, for a snapshot file or a SNAP; call on the loop.</summary>
+    /// <summary>
+    /// An exact in-memory copy of the applied tree and the sessions, for a SNAP to a learner, which must hold exactly
+    /// the txns up to its zxid; call on the loop. It pauses the loop for the whole tree: snapshot files use
+    /// <see cref="CaptureFuzzySnapshotAsync"/>.
+    /// </summary>
     public Storage.SnapshotImage CaptureSnapshotImage() =>
         Storage.SnapshotImage.Capture(Tree, Sessions.Sessions.ToDictionary(s => s.Id, s => s.TimeoutMs), Tree.LastProcessedZxid);
+
+    /// <summary>
+    /// Nodes a fuzzy snapshot copies per turn of the loop: the longest pause it adds between two requests, whatever
+    /// the size of the tree (a few milliseconds at most).
+    /// </summary>
+    public int SnapshotSliceNodes { get; set; } = 4096;
+
+    /// <summary>
+    /// A fuzzy image of the tree for a snapshot file, taken a slice at a time between the loop's other work, so
+    /// that writes and reads go on while it is taken (see <see cref="Storage.FuzzyCapture"/>). Call from any thread.
+    /// </summary>
+    public Task<Storage.SnapshotImage> CaptureFuzzySnapshotAsync()
+    {
+        var completion = new TaskCompletionSource<Storage.SnapshotImage>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_work.Writer.TryWrite(new SnapshotSliceWork(completion))) completion.TrySetCanceled();
+        return completion.Task;
+    }
+
+    /// <summary>Copies one slice of a fuzzy snapshot and queues the next behind the work that arrived meanwhile.</summary>
+    private void OnSnapshotSlice(SnapshotSliceWork work)
+    {
+        var capture = work.Capture ?? new Storage.FuzzyCapture(Tree, Sessions.Sessions.ToDictionary(s => s.Id, s => s.TimeoutMs));
+        if (!ReferenceEquals(capture.Tree, Tree))
+        {
+            work.Completion.TrySetException(new InvalidOperationException("the tree was replaced by the leader's while a snapshot was being taken"));
+            return;
+        }
+        if (capture.Step(SnapshotSliceNodes))
+        {
+            work.Completion.TrySetResult(capture.Finish());
+            return;
+        }
+        if (!_work.Writer.TryWrite(work with { Capture = capture })) work.Completion.TrySetCanceled();
+    }
 
     /// <summary>Sessions recovered from disk: they expire unless their clients come back in time.</summary>
     public void RestoreSessions(IReadOnlyDictionary<long, int> sessionTimeoutsMs)
@@ -187,6 +225,9 @@ public sealed partial class ServerCore
                 break;
             case ResetStateWork reset:
                 ResetState(reset.Tree, reset.SessionTimeoutsMs);
+                break;
+            case SnapshotSliceWork slice:
+                OnSnapshotSlice(slice);
                 break;
         }
     }

@@ -51,6 +51,9 @@ public sealed record SyncedWork : WorkItem;
 /// <summary>A learner received a whole new state from its leader (SNAP): the tree and sessions are replaced.</summary>
 public sealed record ResetStateWork(DataTree Tree, IReadOnlyDictionary<long, int> SessionTimeoutsMs) : WorkItem;
 
+/// <summary>One slice of a fuzzy snapshot; the first one (no capture yet) starts it at the zxid applied by then.</summary>
+public sealed record SnapshotSliceWork(TaskCompletionSource<Storage.SnapshotImage> Completion, Storage.FuzzyCapture? Capture = null) : WorkItem;
+
 /// <summary>
 /// A local request waiting for its txn to commit. On a server that prepares writes (standalone or leader) it
 /// carries the txn it proposed; on a learner, which forwards the raw request, <paramref name="Txn"/> is null.
