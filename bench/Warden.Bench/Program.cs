@@ -8,9 +8,9 @@ using Warden.Protocol;
 using Warden.Storage;
 
 // warden-bench: measures Warden beside Apache ZooKeeper 3.8 in the same run, on the same disk, and prints
-// each figure with its ratio. Usage: warden-bench [latency|restart|mixed|ensemble-throughput|failover|follower-catchup|all]
+// each figure with its ratio. Usage: warden-bench [latency|restart|mixed|snapshot-stall|ensemble-throughput|failover|follower-catchup|all]
 // [--creates N] [--nodes N] [--dir PATH] [--clients N] [--window N] [--warmup S] [--seconds S] [--rounds N]
-// [--catchup-writes N] [--reads 0,50,90,100] [--baseline path/to/other/warden.dll]
+// [--catchup-writes N] [--reads 0,50,90,100] [--snap-count N] [--loop-only] [--baseline path/to/other/warden.dll]
 string mode = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
 int creates = IntOption("--creates", 2000);
 int nodes = IntOption("--nodes", 1_000_000);
@@ -20,6 +20,7 @@ int warmUpSeconds = IntOption("--warmup", 5);
 int measuredSeconds = IntOption("--seconds", 15);
 int rounds = IntOption("--rounds", 10);
 int catchupWrites = IntOption("--catchup-writes", 10_000);
+int snapCount = IntOption("--snap-count", 4000);
 var readPercents = MixedThroughput.ParsePercents(StringOption("--reads", "0,50,90,100"));
 string baseline = StringOption("--baseline", "");
 if (baseline.Length > 0) BenchServer.BaselineDll = Path.GetFullPath(baseline);
@@ -37,6 +38,7 @@ try
     {
         await MixedThroughput.RunAsync(root, clients, window, TimeSpan.FromSeconds(warmUpSeconds), TimeSpan.FromSeconds(measuredSeconds), readPercents);
     }
+    if (mode is "snapshot-stall" or "all") await SnapshotStall.RunAsync(root, nodes, snapCount, servers: !args.Contains("--loop-only"));
     if (mode is "ensemble-throughput" or "all")
     {
         await EnsembleThroughput.RunAsync(root, clients, window, TimeSpan.FromSeconds(warmUpSeconds), TimeSpan.FromSeconds(measuredSeconds));

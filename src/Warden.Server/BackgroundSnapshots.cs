@@ -27,8 +27,9 @@ public sealed class BackgroundSnapshots(string snapshotDirectory, ILogger log)
             var image = await core.CaptureFuzzySnapshotAsync().ConfigureAwait(false);
             long captureMs = started.ElapsedMilliseconds;
             string file = await Task.Run(() => SnapshotStore.Write(snapshotDirectory, image)).ConfigureAwait(false);
-            log.LogInformation("Snapshot {File} taken: {Nodes} znodes, tree captured in {CaptureMs} ms between other work, written in {TotalMs} ms",
-                Path.GetFileName(file), image.Nodes.Count, captureMs, started.ElapsedMilliseconds);
+            log.LogInformation(
+                "Snapshot {File} taken: {Nodes} znodes, tree captured in {CaptureMs} ms between other work (longest slice {SliceMs:0.0} ms), written in {TotalMs} ms",
+                Path.GetFileName(file), image.Nodes.Count, captureMs, image.LongestCaptureStep.TotalMilliseconds, started.ElapsedMilliseconds);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -25,7 +25,7 @@ public readonly record struct NodeImage(
 /// </summary>
 public sealed class SnapshotImage
 {
-    internal SnapshotImage(long zxid, List<NodeImage> nodes, Dictionary<long, int> sessions)
+    internal SnapshotImage(long zxid, IReadOnlyList<NodeImage> nodes, Dictionary<long, int> sessions)
     {
         Zxid = zxid;
         Nodes = nodes;
@@ -35,6 +35,9 @@ public sealed class SnapshotImage
     public long Zxid { get; }
     public IReadOnlyList<NodeImage> Nodes { get; }
     public IReadOnlyDictionary<long, int> SessionTimeoutsMs { get; }
+
+    /// <summary>For a fuzzy image, the longest slice of its capture; for an exact one, zero (it was one pause).</summary>
+    public TimeSpan LongestCaptureStep { get; init; }
 
     /// <summary>Copies the tree in snapshot order. Call it where no txn can be applied meanwhile.</summary>
     public static SnapshotImage Capture(DataTree tree, IReadOnlyDictionary<long, int> sessionTimeoutsMs, long zxid)
@@ -60,18 +63,19 @@ public sealed class SnapshotImage
 public sealed class FuzzyCapture
 {
     private readonly DataTree _tree;
-    private readonly IEnumerator<(string Path, DataNode Node)> _walk;
-    private readonly List<NodeImage> _nodes;
+    // The walk: for each node on the way down, its path, its children as listed when it was reached, and the next
+    // one to visit. A node with a million children costs one frame, not a million paths built at once.
+    private readonly Stack<(string Path, IReadOnlyList<string> Children, int Next)> _walk = new();
+    private readonly SegmentedList<NodeImage> _nodes = new();
     private readonly Dictionary<long, int> _sessions;
+    private bool _started;
     private bool _done;
 
     public FuzzyCapture(DataTree tree, IReadOnlyDictionary<long, int> sessionTimeoutsMs)
     {
         _tree = tree;
         Zxid = tree.LastProcessedZxid;
-        _nodes = new List<NodeImage>(tree.NodeCount);
         _sessions = new Dictionary<long, int>(sessionTimeoutsMs);
-        _walk = tree.PreOrder().GetEnumerator();
     }
 
     /// <summary>The last zxid applied when the capture began: the log is replayed from the next one.</summary>
@@ -82,22 +86,76 @@ public sealed class FuzzyCapture
 
     public int NodesCaptured => _nodes.Count;
 
+    /// <summary>The longest single <see cref="Step"/>: the longest pause the capture put in its thread's other work.</summary>
+    public TimeSpan LongestStep { get; private set; }
+
     /// <summary>Copies up to <paramref name="maxNodes"/> more nodes; true once every node has been reached.</summary>
     public bool Step(int maxNodes)
     {
-        for (int i = 0; i < maxNodes && !_done; i++)
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (!_started)
         {
-            if (_walk.MoveNext()) _nodes.Add(NodeImage.Of(_walk.Current));
-            else _done = true;
+            _started = true;
+            Visit("/");
+            maxNodes--;
         }
+        for (int copied = 0; copied < maxNodes && _walk.Count > 0;)
+        {
+            var (path, children, next) = _walk.Pop();
+            if (next >= children.Count) continue;
+            _walk.Push((path, children, next + 1));
+            if (Visit(PathValidation.Join(path, children[next]))) copied++;
+        }
+        _done = _walk.Count == 0;
+        var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+        if (elapsed > LongestStep) LongestStep = elapsed;
         return _done;
+    }
+
+    /// <summary>Copies a node if it is still there, and goes down to its children next.</summary>
+    private bool Visit(string path)
+    {
+        var node = _tree.GetNode(path);
+        if (node is null) return false;
+        _nodes.Add(NodeImage.Of((path, node)));
+        if (node.ChildCount > 0) _walk.Push((path, node.Children, 0));
+        return true;
     }
 
     /// <summary>The image, once <see cref="Step"/> has returned true.</summary>
     public SnapshotImage Finish()
     {
         if (!_done) throw new InvalidOperationException("the capture has not reached every node yet");
-        _walk.Dispose();
-        return new SnapshotImage(Zxid, _nodes, _sessions);
+        return new SnapshotImage(Zxid, _nodes, _sessions) { LongestCaptureStep = LongestStep };
     }
+}
+
+/// <summary>
+/// A list that grows by fixed segments, below the large-object threshold, so that adding to it never copies what it
+/// holds nor allocates one huge array: the fuzzy capture adds a million entries a slice at a time.
+/// </summary>
+internal sealed class SegmentedList<T> : IReadOnlyList<T>
+{
+    private const int SegmentLength = 512;
+    private readonly List<T[]> _segments = [];
+
+    public int Count { get; private set; }
+
+    public T this[int index] => (uint)index < (uint)Count
+        ? _segments[index / SegmentLength][index % SegmentLength]
+        : throw new ArgumentOutOfRangeException(nameof(index));
+
+    public void Add(T item)
+    {
+        if (Count % SegmentLength == 0) _segments.Add(new T[SegmentLength]);
+        _segments[^1][Count % SegmentLength] = item;
+        Count++;
+    }
+
+    public IEnumerator<T> GetEnumerator()
+    {
+        for (int i = 0; i < Count; i++) yield return _segments[i / SegmentLength][i % SegmentLength];
+    }
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
 }
