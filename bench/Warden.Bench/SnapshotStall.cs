@@ -47,6 +47,18 @@ public static class SnapshotStall
             stop.Cancel();
             await loop;
         }
+        // The slices alone, on this thread with the loop stopped: what each costs without the probes and the loop
+        // around it (on a busy machine the longest one also holds the time the thread was not scheduled).
+        var capture = new Storage.FuzzyCapture(tree, new Dictionary<long, int>());
+        var slices = new List<double>();
+        for (bool done = false; !done;)
+        {
+            long started = Stopwatch.GetTimestamp();
+            done = capture.Step(core.SnapshotSliceNodes);
+            slices.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+        Console.WriteLine($"{slices.Count} slices of {core.SnapshotSliceNodes} nodes: p50 {Latency.Ms(Latency.Percentile(slices, 50))} ms, " +
+            $"p99 {Latency.Ms(Latency.Percentile(slices, 99))} ms, longest {Latency.Ms(slices.Max())} ms");
     }
 
     /// <summary>Runs a capture and probes the loop until it is done: the longest wait of a probe is the longest stall.</summary>
@@ -107,6 +119,8 @@ public static class SnapshotStall
             var before = Directory.GetFiles(snapshotDir, "snapshot.*").ToHashSet();
             using var stop = new CancellationTokenSource();
             var payload = new byte[100];
+            // This process built big trees: a collection of them now, not in the middle of the probes.
+            GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
             var writing = Task.Run(() => writer.RunAsync("/bench/n0", payload, 10, stop.Token));
             var samples = new List<double>();
             var clock = Stopwatch.StartNew();
@@ -133,6 +147,10 @@ public static class SnapshotStall
             }
             double seconds = clock.Elapsed.TotalSeconds;
             Console.WriteLine($"{kind,-28}{Latency.Ms(Latency.Percentile(samples, 50)),16}{samples.Max(),12:0.0}{samples.Count,13}{writer.Completed / seconds,10:0}");
+            foreach (var line in server.LastOutput().Split('\n').Where(l => l.Contains("Snapshot", StringComparison.Ordinal) && l.Contains("taken", StringComparison.Ordinal)))
+            {
+                Console.WriteLine("    " + line.Trim());
+            }
         }
     }
 
