@@ -230,7 +230,7 @@ public class SessionOrderingTests
         var client = Connect();
         Send(client, OpCode.Create, CoreHarness.Create("/g"));
         Send(client, OpCode.Exists, new PathWatchRequest("/g", false));
-        int auth = Send(client, OpCode.Auth, new AuthPacket(0, "digest", Encoding.UTF8.GetBytes("user:secret")));
+        Send(client, OpCode.Auth, new AuthPacket(0, "digest", Encoding.UTF8.GetBytes("user:secret")));
         int guarded = Send(client, OpCode.Create, new CreateRequest("/g/mine", [], [new Acl(Perms.All, new Id("auth", ""))], 0));
         _core.RunPending();
         // The create may not overtake the addauth that comes before it: it needs the identity it adds.
@@ -240,7 +240,6 @@ public class SessionOrderingTests
         Assert.Equal([Xids.Auth, guarded], ReplyXids(client).Skip(2));
         Assert.Equal(0, client.Replies.Single(r => r.Header.Xid == guarded).Header.Err);
         Assert.Equal(0, client.Replies.Single(r => r.Header.Xid == Xids.Auth).Header.Err);
-        _ = auth;
     }
 
     [Fact]
