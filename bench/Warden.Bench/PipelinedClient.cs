@@ -7,7 +7,8 @@ using Warden.Protocol;
 namespace Warden.Bench;
 
 /// <summary>
-/// A load client that keeps a fixed number of setData requests outstanding on one session. Replies on a session
+/// A load client that keeps a fixed number of requests outstanding on one session: setData, or getData of the same
+/// znode for a given share of them, chosen by a seeded random so every server sees the same sequence. Replies on a session
 /// come back in request order, so the send times wait in a queue and each reply takes the oldest one: no map
 /// from xid to time, and little client work per request to keep client cost out of the figures.
 /// </summary>
@@ -69,15 +70,18 @@ public sealed class PipelinedClient : IDisposable
     }
 
     /// <summary>
-    /// Writes <paramref name="payload"/> to <paramref name="path"/> with <paramref name="window"/> requests
-    /// outstanding until <paramref name="stop"/> fires, then waits (bounded) for the replies still due.
+    /// Writes <paramref name="payload"/> to <paramref name="path"/> (or reads it back, for
+    /// <paramref name="readPercent"/> of the requests) with <paramref name="window"/> requests outstanding until
+    /// <paramref name="stop"/> fires, then waits (bounded) for the replies still due.
     /// </summary>
-    public async Task RunAsync(string path, byte[] payload, int window, CancellationToken stop)
+    public async Task RunAsync(string path, byte[] payload, int window, CancellationToken stop, int readPercent = 0, int seed = 0)
     {
         using var slots = new SemaphoreSlim(window, window);
         var receiving = Task.Run(() => ReceiveLoopAsync(slots));
         using var writer = new JuteWriter(window * (payload.Length + path.Length + 32));
         var request = new SetDataRequest(path, payload, -1);
+        var read = new PathWatchRequest(path, false);
+        var random = new Random(seed);
         try
         {
             while (!stop.IsCancellationRequested)
@@ -90,8 +94,16 @@ public sealed class PipelinedClient : IDisposable
                 for (int i = 0; i < count; i++)
                 {
                     writer.BeginFrame();
-                    new RequestHeader(++_xid, (int)OpCode.SetData).Write(writer);
-                    request.Write(writer);
+                    if (readPercent > 0 && random.Next(100) < readPercent)
+                    {
+                        new RequestHeader(++_xid, (int)OpCode.GetData).Write(writer);
+                        read.Write(writer);
+                    }
+                    else
+                    {
+                        new RequestHeader(++_xid, (int)OpCode.SetData).Write(writer);
+                        request.Write(writer);
+                    }
                     writer.EndFrame();
                 }
                 long now = Stopwatch.GetTimestamp();

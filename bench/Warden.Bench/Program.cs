@@ -8,9 +8,9 @@ using Warden.Protocol;
 using Warden.Storage;
 
 // warden-bench: measures Warden beside Apache ZooKeeper 3.8 in the same run, on the same disk, and prints
-// each figure with its ratio. Usage: warden-bench [latency|restart|ensemble-throughput|failover|follower-catchup|all]
+// each figure with its ratio. Usage: warden-bench [latency|restart|mixed|snapshot-stall|ensemble-throughput|failover|follower-catchup|all]
 // [--creates N] [--nodes N] [--dir PATH] [--clients N] [--window N] [--warmup S] [--seconds S] [--rounds N]
-// [--catchup-writes N]
+// [--catchup-writes N] [--reads 0,50,90,100] [--snap-count N] [--loop-only] [--baseline path/to/other/warden.dll]
 string mode = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
 int creates = IntOption("--creates", 2000);
 int nodes = IntOption("--nodes", 1_000_000);
@@ -20,6 +20,10 @@ int warmUpSeconds = IntOption("--warmup", 5);
 int measuredSeconds = IntOption("--seconds", 15);
 int rounds = IntOption("--rounds", 10);
 int catchupWrites = IntOption("--catchup-writes", 10_000);
+int snapCount = IntOption("--snap-count", 4000);
+var readPercents = MixedThroughput.ParsePercents(StringOption("--reads", "0,50,90,100"));
+string baseline = StringOption("--baseline", "");
+if (baseline.Length > 0) BenchServer.BaselineDll = Path.GetFullPath(baseline);
 string root = StringOption("--dir", Path.Combine(Path.GetTempPath(), "warden-bench-" + Environment.ProcessId));
 Directory.CreateDirectory(root);
 // A crash on a pool thread skips the using blocks that stop the servers; the servers are stopped here instead.
@@ -30,6 +34,11 @@ try
 {
     if (mode is "latency" or "all") await Latency.RunAsync(root, creates);
     if (mode is "restart" or "all") await Restart.RunAsync(root, nodes);
+    if (mode is "mixed" or "all")
+    {
+        await MixedThroughput.RunAsync(root, clients, window, TimeSpan.FromSeconds(warmUpSeconds), TimeSpan.FromSeconds(measuredSeconds), readPercents);
+    }
+    if (mode is "snapshot-stall" or "all") await SnapshotStall.RunAsync(root, nodes, snapCount, servers: !args.Contains("--loop-only"));
     if (mode is "ensemble-throughput" or "all")
     {
         await EnsembleThroughput.RunAsync(root, clients, window, TimeSpan.FromSeconds(warmUpSeconds), TimeSpan.FromSeconds(measuredSeconds));

@@ -4,8 +4,11 @@ using System.Net.Sockets;
 
 namespace Warden.Bench;
 
-/// <summary>Which server a figure belongs to.</summary>
-public enum Kind { Warden, Apache }
+/// <summary>
+/// Which server a figure belongs to. <see cref="Baseline"/> is another build of Warden (its warden.dll named with
+/// <c>--baseline</c>), to compare a change with what it replaces in the same run.
+/// </summary>
+public enum Kind { Warden, Apache, Baseline }
 
 /// <summary>Starts Warden or Apache ZooKeeper 3.8 (Debian's package) on 127.0.0.1 with a given data directory.</summary>
 public sealed class BenchServer : IDisposable
@@ -20,6 +23,9 @@ public sealed class BenchServer : IDisposable
 
     public int Port { get; }
     public int ProcessId => _process.Id;
+
+    /// <summary>The warden.dll that <see cref="Kind.Baseline"/> runs, if any.</summary>
+    public static string? BaselineDll { get; set; }
 
     public static int FreePort()
     {
@@ -42,8 +48,16 @@ public sealed class BenchServer : IDisposable
     /// <summary>Starts a server on a zoo.cfg already written, whose client port is <paramref name="port"/>.</summary>
     public static BenchServer StartWithConfig(Kind kind, string config, int port)
     {
-        var start = kind == Kind.Warden
-            ? new ProcessStartInfo("dotnet") { ArgumentList = { Path.Combine(AppContext.BaseDirectory, "warden.dll"), "server", config } }
+        var start = kind != Kind.Apache
+            ? new ProcessStartInfo("dotnet")
+            {
+                ArgumentList =
+                {
+                    kind == Kind.Baseline ? BaselineDll ?? throw new InvalidOperationException("no --baseline warden.dll given")
+                        : Path.Combine(AppContext.BaseDirectory, "warden.dll"),
+                    "server", config,
+                },
+            }
             : new ProcessStartInfo("java")
             {
                 ArgumentList =

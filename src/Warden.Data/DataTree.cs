@@ -138,8 +138,28 @@ public sealed class DataTree
                 tree._quotaPaths.Add(PathValidation.Parent(path)[QuotaPath.Length..]);
             }
         }
+        // Usage records are counted again from the restored subtrees, as Apache's setupQuota does on load: a fuzzy
+        // snapshot may hold a usage record read before or after some of the nodes it counts.
+        foreach (var quotaPath in tree._quotaPaths) tree.RecountQuota(quotaPath);
         tree.LastProcessedZxid = lastProcessedZxid;
         return tree;
+    }
+
+    /// <summary>Sets a quota's usage record to the count and bytes of its subtree as it stands.</summary>
+    private void RecountQuota(string quotaPath)
+    {
+        if (!_nodes.TryGetValue(QuotaPaths.StatPath(quotaPath), out var statNode)) return;
+        long count = 0, bytes = 0;
+        foreach (var (_, node) in SubtreeOf(quotaPath))
+        {
+            count++;
+            bytes += node.Data?.Length ?? 0;
+        }
+        var usage = new StatsTrack(statNode.Data);
+        if (usage.Get(StatsTrack.Count) == count && usage.Get(StatsTrack.Bytes) == bytes) return;
+        usage.Set(StatsTrack.Count, count);
+        usage.Set(StatsTrack.Bytes, bytes);
+        statNode.Data = usage.ToBytes();
     }
 
     private void TrackOwner(string path, long owner)

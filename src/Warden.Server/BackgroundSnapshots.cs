@@ -6,9 +6,9 @@ using Warden.Storage;
 namespace Warden.Server;
 
 /// <summary>
-/// Snapshots taken without stopping writes: the tree is captured on the request loop (a short pause for the
-/// in-memory copy) and written to disk on a worker, one at a time, as Apache does. Standalone servers and ensemble
-/// members share it.
+/// Snapshots taken without stopping writes: a fuzzy image of the tree is captured on the request loop a slice at a
+/// time, between the loop's other work (<see cref="ServerCore.CaptureFuzzySnapshotAsync"/>), and written to disk on
+/// a worker, one snapshot at a time, as Apache does. Standalone servers and ensemble members share it.
 /// </summary>
 public sealed class BackgroundSnapshots(string snapshotDirectory, ILogger log)
 {
@@ -24,15 +24,20 @@ public sealed class BackgroundSnapshots(string snapshotDirectory, ILogger log)
         try
         {
             var started = Stopwatch.StartNew();
-            var image = await core.QueryAsync(core.CaptureSnapshotImage).ConfigureAwait(false);
+            var image = await core.CaptureFuzzySnapshotAsync().ConfigureAwait(false);
             long captureMs = started.ElapsedMilliseconds;
             string file = await Task.Run(() => SnapshotStore.Write(snapshotDirectory, image)).ConfigureAwait(false);
-            log.LogInformation("Snapshot {File} taken: {Nodes} znodes, tree captured in {CaptureMs} ms, written in {TotalMs} ms",
-                Path.GetFileName(file), image.Nodes.Count, captureMs, started.ElapsedMilliseconds);
+            log.LogInformation(
+                "Snapshot {File} taken: {Nodes} znodes, tree captured in {CaptureMs} ms between other work (longest slice {SliceMs:0.0} ms), written in {TotalMs} ms",
+                Path.GetFileName(file), image.Nodes.Count, captureMs, image.LongestCaptureStep.TotalMilliseconds, started.ElapsedMilliseconds);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             log.LogError("Could not write a snapshot: {Reason}; the txn log still holds every change", e.Message);
+        }
+        catch (Exception e) when (e is OperationCanceledException or InvalidOperationException)
+        {
+            log.LogInformation("Snapshot abandoned: {Reason}", e.Message);
         }
         finally
         {

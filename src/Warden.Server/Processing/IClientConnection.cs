@@ -39,16 +39,33 @@ public interface IClientConnection : IWatcher
     void RequestCompleted();
 }
 
-/// <summary>A request waiting in a connection's queue until earlier writes of its session are applied.</summary>
+/// <summary>A request as the loop received it (header split off, body as received).</summary>
 public sealed record PendingRequest(int Xid, OpCode Type, byte[] Body, long ReceivedAtMs);
+
+/// <summary>
+/// A request of a connection not yet answered, in the connection's queue of them. It is held until the loop may act
+/// on it, then either answered at once and dropped from the queue, or in flight: a write proposed (or forwarded to
+/// the leader), or a sync forwarded, whose answer comes back on the commit stream.
+/// </summary>
+public sealed class QueuedRequest(PendingRequest request)
+{
+    public PendingRequest Request { get; } = request;
+    public bool InFlight { get; set; }
+}
 
 /// <summary>Per-connection bookkeeping owned by the loop.</summary>
 public sealed class ConnectionState
 {
     public Session? Session { get; set; }
     public List<Id> AuthInfo { get; } = [];
-    public Queue<PendingRequest> Waiting { get; } = new();
-    public int PendingWrites { get; set; }
+    /// <summary>Requests not yet answered, in request order: in flight, or held until the loop may act on them.</summary>
+    public Queue<QueuedRequest> Unanswered { get; } = new();
+
+    /// <summary>Held writes in <see cref="Unanswered"/> that the loop may propose before the requests ahead of them are answered.</summary>
+    public int HeldWrites { get; set; }
+
+    /// <summary>Held requests in <see cref="Unanswered"/> that no later write may overtake (close, auth, unknown types).</summary>
+    public int HeldBarriers { get; set; }
     public bool AwaitingSession { get; set; }
     public bool Closed { get; set; }
     public int NegotiatedTimeoutMs { get; set; }

@@ -30,7 +30,7 @@ public sealed partial class ServerCore
         if (proposal is null) return;
         var connection = proposal.Connection;
         if (connection is null || connection.State.Closed) return;
-        connection.State.PendingWrites--;
+        TakeAnswered(connection, proposal.Entry);
         var request = new PendingRequest(proposal.Xid, proposal.RequestType, [], proposal.ReceivedAtMs);
         // The txn is applied whatever happens next; a fault while answering costs only this connection.
         Guarded(connection, () =>
@@ -38,7 +38,8 @@ public sealed partial class ServerCore
             if (header.OpCode == OpCode.Error) Reply(connection, request, result.Error, null);
             else if (result.Error != ErrorCode.Ok && header.OpCode != OpCode.Multi) Reply(connection, request, result.Error, null);
             else Reply(connection, request, ErrorCode.Ok, WriteReplyBody(proposal.RequestType, result));
-            DrainWaiting(connection);
+            // Rule 3: the reads queued behind this write are answered now, before the next commit is applied.
+            Advance(connection);
         });
     }
 

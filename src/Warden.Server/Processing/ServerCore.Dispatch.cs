@@ -10,7 +10,18 @@ namespace Warden.Server.Processing;
 public sealed partial class ServerCore
 {
     /// <summary>On a learner: syncs forwarded to the leader, answered in order as its SYNCs come back.</summary>
-    private readonly Queue<(IClientConnection Connection, PendingRequest Request)> _pendingSyncs = new();
+    private readonly Queue<(IClientConnection Connection, QueuedRequest Entry)> _pendingSyncs = new();
+
+    // Ordering rules 2, 3 and 6 for one connection. Its requests join its queue of unanswered ones, in request order.
+    // - A request at the head that is not in flight is acted on at once: every request before it has been answered,
+    //   so a read there sees exactly the session's earlier writes, all applied, and none of its later ones, which
+    //   are applied only by commits that come after this moment on the loop (rule 3).
+    // - A write behind a waiting read is proposed (prepared and logged, or forwarded to the leader) as soon as it
+    //   arrives: only its reply waits its turn (rule 6), as Apache's CommitProcessor lets writes flow to the log
+    //   while reads of the session wait. A session's writes commit in the order they were proposed, so when one
+    //   commits, everything before it has been answered and its reply leaves in request order (rule 2).
+    // - A held close, auth or unknown request is a barrier: no later write is proposed before it has been acted on,
+    //   since it may end the session or change the identities the write is checked with.
 
     private void OnRequest(RequestWork work)
     {
@@ -19,40 +30,93 @@ public sealed partial class ServerCore
         if (state.Closed) return;
         state.PacketsReceived++;
         Stats.PacketsReceived++;
-        var pending = new PendingRequest(work.Xid, work.Type, work.Body, work.ReceivedAtMs);
-        if (MustWait(state, work.Type))
+        var entry = new QueuedRequest(new PendingRequest(work.Xid, work.Type, work.Body, work.ReceivedAtMs));
+        var unanswered = state.Unanswered;
+        if (work.Type is OpCode.Auth or OpCode.Sasl && !state.AwaitingSession && unanswered.All(queued => queued.InFlight))
         {
-            state.Waiting.Enqueue(pending);
+            // Authentication answers with its own xid and changes only what later requests are checked with, so it
+            // need not wait for writes in flight (Apache handles it as it arrives); it does wait behind held requests.
+            Dispatch(connection, entry);
             return;
         }
-        Dispatch(connection, pending);
+        unanswered.Enqueue(entry);
+        if (IsBarrier(work.Type)) state.HeldBarriers++;
+        else if (MayOvertake(work.Type)) state.HeldWrites++;
+        if (state.AwaitingSession) return;
+        if (unanswered.Count > 1 && MayOvertake(work.Type) && state.HeldBarriers == 0)
+        {
+            // Rule 6: requests ahead of this write still wait, but none of them may change how it is prepared.
+            state.HeldWrites--;
+            Dispatch(connection, entry);
+            return;
+        }
+        Advance(connection);
+    }
+
+    /// <summary>A write that may be proposed while earlier requests of its connection wait for their answers.</summary>
+    private static bool MayOvertake(OpCode type) => IsWrite(type) && type != OpCode.CloseSession;
+
+    /// <summary>A request no later write may overtake while it is held (see the rules above).</summary>
+    private static bool IsBarrier(OpCode type) => !MayOvertake(type) && type != OpCode.Ping && !ReadHandler.Handles(type);
+
+    /// <summary>
+    /// Acts on the connection's held requests that may go now: from the head up to the first one in flight, and then
+    /// the held writes behind it up to the first barrier.
+    /// </summary>
+    private void Advance(IClientConnection connection)
+    {
+        var state = connection.State;
+        var unanswered = state.Unanswered;
+        while (!state.AwaitingSession && !state.Closed && unanswered.TryPeek(out var head) && !head.InFlight)
+        {
+            var type = head.Request.Type;
+            if (IsBarrier(type)) state.HeldBarriers--;
+            else if (MayOvertake(type)) state.HeldWrites--;
+            Guarded(connection, () => Dispatch(connection, head));
+            if (state.Closed) return;
+            if (!head.InFlight) unanswered.Dequeue();
+        }
+        if (state.HeldWrites == 0 || state.AwaitingSession || state.Closed) return;
+        foreach (var entry in unanswered)
+        {
+            if (entry.InFlight) continue;
+            var type = entry.Request.Type;
+            if (IsBarrier(type)) return;
+            if (!MayOvertake(type)) continue;
+            state.HeldWrites--;
+            Guarded(connection, () => Dispatch(connection, entry));
+            if (state.Closed) return;
+        }
     }
 
     /// <summary>
-    /// A request waits while the session is being created, behind anything already waiting, and (unless it is a
-    /// write or auth) while its session has writes not yet applied, so that it sees them (ordering rule 3).
+    /// A request in flight was answered by the commit stream: it leaves the connection's queue. It is the head unless
+    /// the answers came back in another order than the requests went out, which only the leader's SYNC can do (it is
+    /// delivered beside the commits, not in their stream); the reply then goes out as it comes, as before rule 6.
     /// </summary>
-    private static bool MustWait(ConnectionState state, OpCode type) =>
-        state.AwaitingSession || state.Waiting.Count > 0 || (state.PendingWrites > 0 && !IsWrite(type) && type is not (OpCode.Auth or OpCode.Sasl));
-
-    private void DrainWaiting(IClientConnection connection)
+    private void TakeAnswered(IClientConnection connection, QueuedRequest? entry)
     {
-        var state = connection.State;
-        while (state.Waiting.Count > 0 && !state.AwaitingSession && !state.Closed)
+        if (entry is null) return;
+        var unanswered = connection.State.Unanswered;
+        if (unanswered.TryPeek(out var head) && ReferenceEquals(head, entry))
         {
-            var next = state.Waiting.Peek();
-            if (state.PendingWrites > 0 && !IsWrite(next.Type) && next.Type is not (OpCode.Auth or OpCode.Sasl)) return;
-            state.Waiting.Dequeue();
-            Guarded(connection, () => Dispatch(connection, next));
+            unanswered.Dequeue();
+            return;
         }
+        _log.LogWarning("A {Type} of {Remote} was answered before requests sent ahead of it", entry.Request.Type, connection.RemoteAddress);
+        var rest = unanswered.Where(queued => !ReferenceEquals(queued, entry)).ToList();
+        unanswered.Clear();
+        foreach (var queued in rest) unanswered.Enqueue(queued);
     }
 
     public static bool IsWrite(OpCode type) => type is OpCode.Create or OpCode.Create2 or OpCode.CreateContainer
         or OpCode.CreateTtl or OpCode.Delete or OpCode.SetData or OpCode.SetAcl or OpCode.Check or OpCode.Multi
         or OpCode.CloseSession or OpCode.Reconfig;
 
-    private void Dispatch(IClientConnection connection, PendingRequest request)
+    /// <summary>Acts on one request: answers it now, or puts it in flight (<see cref="QueuedRequest.InFlight"/>).</summary>
+    private void Dispatch(IClientConnection connection, QueuedRequest entry)
     {
+        var request = entry.Request;
         var state = connection.State;
         if (request.Type == OpCode.Auth)
         {
@@ -75,15 +139,15 @@ public sealed partial class ServerCore
         if (request.Type == OpCode.CloseSession)
         {
             if (!live) Reply(connection, request, ErrorCode.SessionExpired, null);
-            else if (PreparesWrites && WriteRefusal(session, live, _settings.ServerId) is { } refusal) ProposeWrite(connection, request, session.Id, connection.State.AuthInfo, refusal);
-            else if (PreparesWrites) ProposeCloseSession(session, connection, request.Xid, request.ReceivedAtMs);
-            else ForwardWrite(connection, request, session);
+            else if (PreparesWrites && WriteRefusal(session, live, _settings.ServerId) is { } refusal) ProposeWrite(connection, entry, request, session.Id, connection.State.AuthInfo, refusal);
+            else if (PreparesWrites) ProposeCloseSession(session, connection, request.Xid, request.ReceivedAtMs, entry);
+            else ForwardWrite(connection, entry, session);
             return;
         }
         if (IsWrite(request.Type))
         {
-            if (PreparesWrites) ProposeWrite(connection, request, session.Id, connection.State.AuthInfo, WriteRefusal(session, live, _settings.ServerId));
-            else ForwardWrite(connection, request, session);
+            if (PreparesWrites) ProposeWrite(connection, entry, request, session.Id, connection.State.AuthInfo, WriteRefusal(session, live, _settings.ServerId));
+            else ForwardWrite(connection, entry, session);
             return;
         }
         if (request.Type == OpCode.Ping)
@@ -105,7 +169,7 @@ public sealed partial class ServerCore
         }
         if (request.Type == OpCode.Sync && !PreparesWrites)
         {
-            ForwardSync(connection, request, session);
+            ForwardSync(connection, entry, session);
             return;
         }
         try
@@ -125,7 +189,8 @@ public sealed partial class ServerCore
     }
 
     /// <summary>Prepares a write here (standalone or leader): the one place a zxid is assigned.</summary>
-    private void ProposeWrite(IClientConnection? connection, PendingRequest request, long sessionId, IReadOnlyList<Id> authInfo, ErrorCode? refusal)
+    private void ProposeWrite(IClientConnection? connection, QueuedRequest? entry, PendingRequest request, long sessionId, IReadOnlyList<Id> authInfo,
+        ErrorCode? refusal)
     {
         long zxid = NextZxid();
         long wallClock = WallClockMs;
@@ -135,18 +200,19 @@ public sealed partial class ServerCore
         // A failed write still takes its zxid, logged as an error txn, as Apache's server does.
         var type = body is ErrorTxn ? OpCode.Error : request.Type == OpCode.Multi ? OpCode.Multi : body.Type;
         var header = new TxnHeader(sessionId, request.Xid, zxid, wallClock, (int)type);
-        Propose(header, body, connection, request.Xid, request.Type, request.ReceivedAtMs);
+        Propose(header, body, connection, request.Xid, request.Type, request.ReceivedAtMs, entry);
     }
 
     /// <summary>
     /// On a learner: the write goes to the leader as it came (no Prep here, since only the leader knows the
     /// changes still in flight), and its reply waits for the txn on the commit stream.
     /// </summary>
-    private void ForwardWrite(IClientConnection connection, PendingRequest request, Session session)
+    private void ForwardWrite(IClientConnection connection, QueuedRequest entry, Session session)
     {
+        var request = entry.Request;
         if (request.Type == OpCode.CloseSession) Sessions.MarkClosing(session);
-        _awaiting.Add(new Proposal(null, connection, session.Id, request.Xid, request.Type, request.ReceivedAtMs));
-        connection.State.PendingWrites++;
+        _awaiting.Add(new Proposal(null, connection, session.Id, request.Xid, request.Type, request.ReceivedAtMs, entry));
+        entry.InFlight = true;
         if (!LeaderLink.Forward(session.Id, request.Xid, request.Type, request.Body, connection.State.AuthInfo))
         {
             CloseConnection(connection, "lost the leader while forwarding a write");
@@ -157,10 +223,11 @@ public sealed partial class ServerCore
     /// On a learner: sync goes to the leader, which answers once everything it committed before has been sent
     /// here; the reply then waits for those commits to be applied, and later reads of the session wait for it.
     /// </summary>
-    private void ForwardSync(IClientConnection connection, PendingRequest request, Session session)
+    private void ForwardSync(IClientConnection connection, QueuedRequest entry, Session session)
     {
-        _pendingSyncs.Enqueue((connection, request));
-        connection.State.PendingWrites++;
+        var request = entry.Request;
+        _pendingSyncs.Enqueue((connection, entry));
+        entry.InFlight = true;
         if (!LeaderLink.Forward(session.Id, request.Xid, OpCode.Sync, request.Body, connection.State.AuthInfo))
         {
             CloseConnection(connection, "lost the leader while forwarding a sync");
@@ -171,14 +238,14 @@ public sealed partial class ServerCore
     private void OnSynced()
     {
         if (!_pendingSyncs.TryDequeue(out var pending)) return;
-        var (connection, request) = pending;
+        var (connection, entry) = pending;
         if (connection.State.Closed) return;
-        connection.State.PendingWrites--;
+        TakeAnswered(connection, entry);
         Guarded(connection, () =>
         {
-            var body = _reads.Handle(OpCode.Sync, request.Body, connection, connection.State.Session?.Id ?? 0);
-            Reply(connection, request, ErrorCode.Ok, body);
-            DrainWaiting(connection);
+            var body = _reads.Handle(OpCode.Sync, entry.Request.Body, connection, connection.State.Session?.Id ?? 0);
+            Reply(connection, entry.Request, ErrorCode.Ok, body);
+            Advance(connection);
         });
     }
 
@@ -219,7 +286,7 @@ public sealed partial class ServerCore
             var owned = Sessions.Get(work.SessionId);
             bool live = owned is not null && Sessions.Touch(owned.Id, owned.TimeoutMs, now);
             var refusal = owned is null ? ErrorCode.SessionExpired : WriteRefusal(owned, live, work.LearnerId);
-            ProposeWrite(null, new PendingRequest(work.Cxid, work.Type, work.Body, now), work.SessionId, work.AuthInfo, refusal);
+            ProposeWrite(null, null, new PendingRequest(work.Cxid, work.Type, work.Body, now), work.SessionId, work.AuthInfo, refusal);
         }
         catch (Exception e) when (e is JuteException or ArgumentOutOfRangeException)
         {

@@ -121,7 +121,7 @@ public sealed partial class ServerCore
         connection.State.AwaitingSession = false;
         connection.State.EstablishedAtMs = NowMs;
         SendConnectResponse(connection, new ConnectResponse(0, timeoutMs, sessionId, SessionTracker.PasswordFor(sessionId), false));
-        DrainWaiting(connection);
+        Advance(connection);
     }
 
     /// <summary>On a learner: the leader answered a REVALIDATE.</summary>
@@ -173,13 +173,13 @@ public sealed partial class ServerCore
         connection.Send(_writer.ToArray());
     }
 
-    private void ProposeCloseSession(Session session, IClientConnection? connection, int xid, long receivedAtMs)
+    private void ProposeCloseSession(Session session, IClientConnection? connection, int xid, long receivedAtMs, QueuedRequest? entry = null)
     {
         Sessions.MarkClosing(session);
         long zxid = NextZxid();
         var body = _preparer.PrepareCloseSession(session.Id, zxid);
         var header = new TxnHeader(session.Id, xid, zxid, WallClockMs, (int)OpCode.CloseSession);
-        Propose(header, body, connection, xid, OpCode.CloseSession, receivedAtMs);
+        Propose(header, body, connection, xid, OpCode.CloseSession, receivedAtMs, entry);
     }
 
     /// <summary>A committed createSession: every server tracks every session, so any of them can lead later.</summary>
@@ -194,7 +194,7 @@ public sealed partial class ServerCore
         connection.State.EstablishedAtMs = NowMs;
         SendConnectResponse(connection,
             new ConnectResponse(0, connection.State.NegotiatedTimeoutMs, sessionId, SessionTracker.PasswordFor(sessionId), false));
-        DrainWaiting(connection);
+        Advance(connection);
     }
 
     private void OnSessionClosed(Proposal? proposal, long sessionId)
@@ -204,7 +204,7 @@ public sealed partial class ServerCore
         var connection = proposal?.Connection;
         if (connection is not null && !connection.State.Closed)
         {
-            connection.State.PendingWrites--;
+            TakeAnswered(connection, proposal!.Entry);
             Reply(connection, new PendingRequest(proposal!.Xid, OpCode.CloseSession, [], proposal.ReceivedAtMs), ErrorCode.Ok, null);
             CloseConnection(connection, "the client closed its session");
         }

@@ -12,7 +12,8 @@ namespace Warden.Server.Processing;
 /// every connect, request, commit and tick from a single queue. Owning the state from one task keeps the
 /// ordering rules of docs/ARCHITECTURE.md simple to enforce: committed txns are applied in zxid order as the commit stream
 /// delivers them (rule 1); a connection's replies are produced in request order, because a read waits behind its
-/// session's pending writes and a session's writes commit in order (rules 2 and 3); watch events are queued while
+/// session's earlier writes and a session's writes commit in order (rules 2 and 3), while a write behind a waiting
+/// read is logged at once and only its reply waits (rule 6, in ServerCore.Dispatch); watch events are queued while
 /// the change is applied, before the reply is built (rule 4); nothing is applied before the replicator delivers
 /// it, which it does only once a quorum has it on stable storage (rule 5). Connections do the I/O on their own
 /// tasks and never touch this state.
@@ -85,9 +86,47 @@ public sealed partial class ServerCore
         return (new RequestPreparer(tree, _settings), new ReadHandler(tree));
     }
 
-    /// <summary>An in-memory copy of the applied tree and the sessions, for a snapshot file or a SNAP; call on the loop.</summary>
+    /// <summary>
+    /// An exact in-memory copy of the applied tree and the sessions, for a SNAP to a learner, which must hold exactly
+    /// the txns up to its zxid; call on the loop. It pauses the loop for the whole tree: snapshot files use
+    /// <see cref="CaptureFuzzySnapshotAsync"/>.
+    /// </summary>
     public Storage.SnapshotImage CaptureSnapshotImage() =>
         Storage.SnapshotImage.Capture(Tree, Sessions.Sessions.ToDictionary(s => s.Id, s => s.TimeoutMs), Tree.LastProcessedZxid);
+
+    /// <summary>
+    /// Nodes a fuzzy snapshot copies per turn of the loop: the longest pause it adds between two requests, whatever
+    /// the size of the tree (a few milliseconds at most).
+    /// </summary>
+    public int SnapshotSliceNodes { get; set; } = 4096;
+
+    /// <summary>
+    /// A fuzzy image of the tree for a snapshot file, taken a slice at a time between the loop's other work, so
+    /// that writes and reads go on while it is taken (see <see cref="Storage.FuzzyCapture"/>). Call from any thread.
+    /// </summary>
+    public Task<Storage.SnapshotImage> CaptureFuzzySnapshotAsync()
+    {
+        var completion = new TaskCompletionSource<Storage.SnapshotImage>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_work.Writer.TryWrite(new SnapshotSliceWork(completion))) completion.TrySetCanceled();
+        return completion.Task;
+    }
+
+    /// <summary>Copies one slice of a fuzzy snapshot and queues the next behind the work that arrived meanwhile.</summary>
+    private void OnSnapshotSlice(SnapshotSliceWork work)
+    {
+        var capture = work.Capture ?? new Storage.FuzzyCapture(Tree, Sessions.Sessions.ToDictionary(s => s.Id, s => s.TimeoutMs));
+        if (!ReferenceEquals(capture.Tree, Tree))
+        {
+            work.Completion.TrySetException(new InvalidOperationException("the tree was replaced by the leader's while a snapshot was being taken"));
+            return;
+        }
+        if (capture.Step(SnapshotSliceNodes))
+        {
+            work.Completion.TrySetResult(capture.Finish());
+            return;
+        }
+        if (!_work.Writer.TryWrite(work with { Capture = capture })) work.Completion.TrySetCanceled();
+    }
 
     /// <summary>Sessions recovered from disk: they expire unless their clients come back in time.</summary>
     public void RestoreSessions(IReadOnlyDictionary<long, int> sessionTimeoutsMs)
@@ -189,6 +228,9 @@ public sealed partial class ServerCore
                 break;
             case ResetStateWork reset:
                 ResetState(reset.Tree, reset.SessionTimeoutsMs);
+                break;
+            case SnapshotSliceWork slice:
+                OnSnapshotSlice(slice);
                 break;
         }
     }
@@ -332,13 +374,14 @@ public sealed partial class ServerCore
     }
 
     /// <summary>Hands a prepared txn to the replicator; a local request waits for it on the commit stream.</summary>
-    private void Propose(TxnHeader header, Txn? body, IClientConnection? connection, int xid, OpCode requestType, long receivedAtMs)
+    private void Propose(TxnHeader header, Txn? body, IClientConnection? connection, int xid, OpCode requestType, long receivedAtMs,
+        QueuedRequest? entry = null)
     {
         var txn = new TxnHeaderAndBody(header, body);
         if (connection is not null)
         {
-            _awaiting.Add(new Proposal(txn, connection, header.ClientId, xid, requestType, receivedAtMs));
-            if (requestType != OpCode.CreateSession) connection.State.PendingWrites++;
+            _awaiting.Add(new Proposal(txn, connection, header.ClientId, xid, requestType, receivedAtMs, entry));
+            if (entry is not null) entry.InFlight = true;
         }
         _replicator.Propose(txn);
     }

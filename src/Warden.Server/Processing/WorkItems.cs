@@ -51,11 +51,16 @@ public sealed record SyncedWork : WorkItem;
 /// <summary>A learner received a whole new state from its leader (SNAP): the tree and sessions are replaced.</summary>
 public sealed record ResetStateWork(DataTree Tree, IReadOnlyDictionary<long, int> SessionTimeoutsMs) : WorkItem;
 
+/// <summary>One slice of a fuzzy snapshot; the first one (no capture yet) starts it at the zxid applied by then.</summary>
+public sealed record SnapshotSliceWork(TaskCompletionSource<Storage.SnapshotImage> Completion, Storage.FuzzyCapture? Capture = null) : WorkItem;
+
 /// <summary>
 /// A local request waiting for its txn to commit. On a server that prepares writes (standalone or leader) it
 /// carries the txn it proposed; on a learner, which forwards the raw request, <paramref name="Txn"/> is null.
+/// <paramref name="Entry"/> is its place in the connection's queue of unanswered requests (none for a session's creation).
 /// </summary>
-public sealed record Proposal(TxnHeaderAndBody? Txn, IClientConnection? Connection, long SessionId, int Xid, OpCode RequestType, long ReceivedAtMs);
+public sealed record Proposal(TxnHeaderAndBody? Txn, IClientConnection? Connection, long SessionId, int Xid, OpCode RequestType, long ReceivedAtMs,
+    QueuedRequest? Entry = null);
 
 /// <summary>A transaction header with its body, as logged and applied.</summary>
 public sealed record TxnHeaderAndBody(TxnHeader Header, Txn? Body);

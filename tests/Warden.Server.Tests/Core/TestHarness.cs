@@ -30,6 +30,9 @@ internal sealed class HeldReplicator : IReplicator
         while (Held.TryDequeue(out var txn)) _commit!(txn);
     }
 
+    /// <summary>Commits the oldest held txn only.</summary>
+    public void CommitNext() => _commit!(Held.Dequeue());
+
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }
 
