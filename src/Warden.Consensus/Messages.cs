@@ -58,6 +58,13 @@ public sealed record ApplyTxn(Txn Txn) : StateMachineUpdate;
 public sealed record RestoreSnapshot(Zxid Zxid, byte[] Snapshot) : StateMachineUpdate;
 
 /// <summary>
+/// On a learner in the broadcast phase: a SYNC or REVALIDATE reply from the leader, in its place between the
+/// commits of the stream. A SYNC answered here sees exactly the commits that came before it on the stream, and the
+/// reply of a write committed after it cannot overtake it (Apache's follower hands both to one commit processor).
+/// </summary>
+public sealed record LeaderPacket(QuorumPacket Packet) : StateMachineUpdate;
+
+/// <summary>
 /// What the host of a state machine provides so that a leader can bring a far-behind learner up to date.
 /// </summary>
 public interface IStateMachineSnapshots

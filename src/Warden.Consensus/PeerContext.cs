@@ -85,7 +85,7 @@ internal sealed class PeerContext
 
     public void FromLearner(ServerId from, QuorumPacket packet) => _ready.FromLearners.Add((from, packet));
 
-    public void FromLeader(QuorumPacket packet) => _ready.FromLeader.Add(packet);
+    public void FromLeader(QuorumPacket packet) => _ready.StateMachine.Add(new LeaderPacket(packet));
 
     /// <summary>A peer sent something the protocol does not allow here; drop the role and look for a leader again.</summary>
     public void ProtocolError(string message)

@@ -11,8 +11,8 @@ namespace Warden.Consensus;
 /// 4. send <see cref="SendAfterPersist"/>, filling in SNAP snapshots from its state machine (<see cref="AttachSnapshots"/>);
 /// 5. call <see cref="ZabPeer.Advance"/> with this batch.
 /// The order matters: an ACK in step 4 promises the txns of step 2 are on disk, and a snapshot in step 4 must
-/// include the commits of step 3. <see cref="FromLeader"/> is handled after step 3, so that a SYNC is answered only
-/// once the commits that came before it on the stream are applied. <see cref="FromLearners"/> and
+/// include the commits of step 3. Step 3 also carries the leader's SYNC and REVALIDATE replies
+/// (<see cref="LeaderPacket"/>) in their place between the commits. <see cref="FromLearners"/> and
 /// <see cref="RoleChanges"/> may be handled at any point of the batch.
 /// </summary>
 public sealed class Ready
@@ -27,9 +27,6 @@ public sealed class Ready
     /// synchronisation has finished, in the order each learner sent them.
     /// </summary>
     public List<(ServerId From, QuorumPacket Packet)> FromLearners { get; } = [];
-
-    /// <summary>On a learner in the broadcast phase: REVALIDATE replies and SYNC from the leader, in stream order.</summary>
-    public List<QuorumPacket> FromLeader { get; } = [];
 
     /// <summary>
     /// On a leader: learners whose session it ended (silent past its limit, or broke the protocol); the host closes
@@ -50,7 +47,7 @@ public sealed class Ready
 
     public bool IsEmpty =>
         SendNow.Count == 0 && Persist.Count == 0 && StateMachine.Count == 0 && SendAfterPersist.Count == 0
-        && FromLearners.Count == 0 && FromLeader.Count == 0 && RoleChanges.Count == 0 && ClosedLearners.Count == 0;
+        && FromLearners.Count == 0 && RoleChanges.Count == 0 && ClosedLearners.Count == 0;
 
     /// <summary>Fills each outgoing SNAP with the host's snapshot at the packet's zxid.</summary>
     public void AttachSnapshots(IStateMachineSnapshots snapshots)

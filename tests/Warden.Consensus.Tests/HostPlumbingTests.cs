@@ -109,18 +109,27 @@ public sealed class HostPlumbingTests
     }
 
     [Fact]
-    public void Learner_hands_revalidate_replies_and_sync_to_the_host_in_stream_order_after_the_commits_before_them()
+    public void Learner_hands_revalidate_replies_and_sync_to_the_host_in_stream_order_between_the_commits()
     {
         var follower = ServingFollower();
         var revalidateReply = new QuorumPacket(PacketType.Revalidate, new Zxid(-1), Hex("0400000000001234 01"));
         var sync = new QuorumPacket(PacketType.Sync, Zxid.Zero);
         FromLeader(follower, Packet(PacketType.Proposal, Zxid.From(2, 1), [5]));
+        FromLeader(follower, Packet(PacketType.Proposal, Zxid.From(2, 2), [6]));
         FromLeader(follower, revalidateReply);
         FromLeader(follower, Packet(PacketType.Commit, Zxid.From(2, 1)));
         FromLeader(follower, sync);
+        // A write forwarded after the sync commits after it on the stream; in one batch its commit must still
+        // come after the SYNC, or its reply would overtake the sync's.
+        FromLeader(follower, Packet(PacketType.Commit, Zxid.From(2, 2)));
         var ready = follower.TakeReady();
-        Assert.Equal([revalidateReply, sync], ready.FromLeader);
-        Assert.Contains(ready.StateMachine, u => u is ApplyTxn { Txn.Zxid: var z } && z == Zxid.From(2, 1));
+        string[] order = ready.StateMachine.Select(u => u switch
+        {
+            ApplyTxn apply => $"apply {apply.Txn.Zxid}",
+            LeaderPacket leader => leader.Packet.Type.ToString(),
+            _ => u.ToString()!,
+        }).ToArray();
+        Assert.Equal(["Revalidate", $"apply {Zxid.From(2, 1)}", "Sync", $"apply {Zxid.From(2, 2)}"], order);
     }
 
     [Fact]

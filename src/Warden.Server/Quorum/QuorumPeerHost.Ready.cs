@@ -67,6 +67,9 @@ public sealed partial class QuorumPeerHost : IStateMachineSnapshots
                     }
                     _onCommitted!(DecodeTxn(apply.Txn.Data));
                     break;
+                case LeaderPacket leader:
+                    OnLeaderPacket(leader.Packet);
+                    break;
                 case RestoreSnapshot restore:
                     var decoded = SnapStream.Read(restore.Snapshot, restore.Zxid.Value);
                     _core!.Post(new ResetStateWork(decoded.Tree, decoded.SessionTimeoutsMs));
@@ -83,7 +86,6 @@ public sealed partial class QuorumPeerHost : IStateMachineSnapshots
 
         // Server business the peer handed over, in stream order.
         foreach (var (from, packet) in ready.FromLearners) OnLearnerPacket(from, packet);
-        foreach (var packet in ready.FromLeader) OnLeaderPacket(packet);
 
         foreach (var learner in ready.ClosedLearners) _transport.CloseLearnerConnection(learner);
 

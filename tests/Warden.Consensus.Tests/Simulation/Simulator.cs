@@ -329,7 +329,6 @@ public sealed class Simulator
             peer.Advance(ready);
             // The host closes the connections of learners the leader gave up on.
             foreach (var learner in ready.ClosedLearners) Network.BreakConnection(node.Id, learner);
-            foreach (var packet in ready.FromLeader) OnFromLeader(node, packet);
             foreach (var (from, packet) in ready.FromLearners) OnFromLearner(node, from, packet);
         }
     }
@@ -343,6 +342,10 @@ public sealed class Simulator
                 Checker.OnApplied(node.Id, state.Applied.Count, apply.Txn);
                 state.Applied.Add(apply.Txn);
                 if (_awaitingReport.Remove((node.Id, apply.Txn.Zxid.Value))) Checker.OnReported(apply.Txn);
+                break;
+            case LeaderPacket leader:
+                // A SYNC in its place between the commits: everything before it on the stream is applied by now.
+                OnFromLeader(node, leader.Packet);
                 break;
             case RestoreSnapshot restore:
                 state.Applied.Clear();
