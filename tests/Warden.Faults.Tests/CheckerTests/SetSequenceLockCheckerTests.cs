@@ -19,7 +19,7 @@ public sealed class SetSequenceLockCheckerTests
     {
         var result = SetChecker.Check(SetHistory([1, 2, 3]).Operations);
         Assert.True(result.IsValid, result.ToString());
-        Assert.Contains("2 acknowledged, 2 unknown (1 present)", result.Summary);
+        Assert.Contains("2 acknowledged, 2 unknown (1 present), 1 failed; 1 final reads of 3; lost 0", result.Summary);
     }
 
     [Fact]

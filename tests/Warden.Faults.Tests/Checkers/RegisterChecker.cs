@@ -390,5 +390,6 @@ public static class RegisterChecker
 /// <summary>A register's data (a number) and its znode version.</summary>
 public readonly record struct RegisterState(long Value, int Version)
 {
-    public override string ToString() => $"(value {Value.ToString(CultureInfo.InvariantCulture)}, version {Version.ToString(CultureInfo.InvariantCulture)})";
+    public override string ToString() =>
+        $"(value {(Value == RegisterChecker.Unobserved ? "never read" : Value.ToString(CultureInfo.InvariantCulture))}, version {Version.ToString(CultureInfo.InvariantCulture)})";
 }

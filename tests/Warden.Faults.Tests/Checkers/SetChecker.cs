@@ -20,21 +20,32 @@ public static class SetChecker
         {
             return new CheckResult(Name, Verdict.Unknown, $"{adds.Count} adds but no successful final read", []);
         }
-        var final = finals[^1].ResultValues!.ToHashSet();
         var acknowledged = adds.Where(o => o.Outcome == EventType.Ok).Select(o => o.InvokeValue!.Value).ToHashSet();
         var open = adds.Where(o => o.Outcome == EventType.Info).Select(o => o.InvokeValue!.Value).ToHashSet();
         var failed = adds.Where(o => o.Outcome == EventType.Fail).Select(o => o.InvokeValue!.Value).ToHashSet();
 
-        var lost = acknowledged.Where(e => !final.Contains(e)).Order().ToList();
-        var neverWritten = final.Where(e => !acknowledged.Contains(e) && !open.Contains(e) && !failed.Contains(e)).Order().ToList();
-        var failedButPresent = final.Where(failed.Contains).Order().ToList();
-        var problems = lost.Select(e => $"acknowledged add of {e} is missing from the final read")
-            .Concat(neverWritten.Select(e => $"{e} is in the final read but was never added"))
-            .Concat(failedButPresent.Select(e => $"{e} is in the final read but its add failed for certain"))
-            .Take(CheckResult.MaxProblems).ToList();
-        var summary = $"{acknowledged.Count} acknowledged, {open.Count} unknown ({open.Count(final.Contains)} present), " +
-                      $"{failed.Count} failed; final read {final.Count}; lost {lost.Count}, never written {neverWritten.Count}, " +
-                      $"failed but present {failedButPresent.Count}";
+        // Every final read is judged (there is one per member): each member's copy must hold every acknowledged add.
+        var problems = new List<string>();
+        int lost = 0, neverWritten = 0, failedButPresent = 0;
+        foreach (var read in finals)
+        {
+            var where = finals.Count > 1 ? $" (final read by process {read.Process})" : "";
+            var final = read.ResultValues!.ToHashSet();
+            var missing = acknowledged.Where(e => !final.Contains(e)).Order().ToList();
+            var unknown = final.Where(e => !acknowledged.Contains(e) && !open.Contains(e) && !failed.Contains(e)).Order().ToList();
+            var failedPresent = final.Where(failed.Contains).Order().ToList();
+            lost += missing.Count;
+            neverWritten += unknown.Count;
+            failedButPresent += failedPresent.Count;
+            problems.AddRange(missing.Select(e => $"acknowledged add of {e} is missing from the final read{where}")
+                .Concat(unknown.Select(e => $"{e} is in the final read but was never added{where}"))
+                .Concat(failedPresent.Select(e => $"{e} is in the final read but its add failed for certain{where}")));
+        }
+        var final0 = finals[^1].ResultValues!.ToHashSet();
+        problems = problems.Take(CheckResult.MaxProblems).ToList();
+        var summary = $"{acknowledged.Count} acknowledged, {open.Count} unknown ({open.Count(final0.Contains)} present), " +
+                      $"{failed.Count} failed; {finals.Count} final reads of {final0.Count}; lost {lost}, never written {neverWritten}, " +
+                      $"failed but present {failedButPresent}";
         return new CheckResult(Name, problems.Count == 0 ? Verdict.Valid : Verdict.Invalid, summary, problems);
     }
 }

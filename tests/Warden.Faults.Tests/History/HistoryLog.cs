@@ -14,6 +14,7 @@ public sealed class HistoryLog : IDisposable
     private readonly StreamWriter? writer;
     private readonly Stopwatch clock = Stopwatch.StartNew();
     private long nextOp;
+    private long lastWriteOkNs = -1;
 
     /// <param name="path">The JSON-lines file to write, or null to keep the history in memory only.</param>
     public HistoryLog(string? path)
@@ -48,6 +49,15 @@ public sealed class HistoryLog : IDisposable
         }
     }
 
+    /// <summary>The functions that change the tree: an ok of any of them is a successful write.</summary>
+    public static readonly IReadOnlySet<string> WriteFunctions = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "write", "cas", "add", "next", "fenced",
+    };
+
+    /// <summary>When the latest successful write completed (monotonic ns), or -1 before the first.</summary>
+    public long LastWriteOkNs => Interlocked.Read(ref lastWriteOkNs);
+
     /// <summary>Records how operation <paramref name="op"/> ended.</summary>
     public void Complete(long op, int process, EventType type, string function, string? key = null, long? value = null,
         int? version = null, IReadOnlyList<long>? values = null, string? error = null)
@@ -58,7 +68,12 @@ public sealed class HistoryLog : IDisposable
         }
         lock (gate)
         {
-            Append(new HistoryEvent(op, process, type, function, NowNs, key, value, version, values, error));
+            var now = NowNs;
+            Append(new HistoryEvent(op, process, type, function, now, key, value, version, values, error));
+            if (type == EventType.Ok && WriteFunctions.Contains(function))
+            {
+                Interlocked.Exchange(ref lastWriteOkNs, now);
+            }
         }
     }
 
