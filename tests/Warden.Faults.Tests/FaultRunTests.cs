@@ -86,9 +86,9 @@ public sealed class FaultRunTests(ITestOutputHelper output)
         {
             Subject = EnsembleProcess.SubjectFromEnvironment(),
             Seed = int.Parse(Env("WARDEN_FAULTS_SEED") ?? Random.Shared.Next(1, 1_000_000).ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture),
-            Rounds = int.Parse(Env("WARDEN_FAULTS_ROUNDS") ?? "8", CultureInfo.InvariantCulture),
+            Rounds = int.Parse(Env("WARDEN_FAULTS_ROUNDS") ?? "10", CultureInfo.InvariantCulture),
             Members = int.Parse(Env("WARDEN_FAULTS_MEMBERS") ?? "3", CultureInfo.InvariantCulture),
-            Kinds = Env("WARDEN_FAULTS_KINDS")?.Split(',').Select(Fault.Parse).ToArray() ?? Enum.GetValues<FaultKind>(),
+            Kinds = Env("WARDEN_FAULTS_KINDS")?.Split(',').Select(Fault.Parse).ToArray() ?? Fault.DefaultKinds,
             TickTimeMs = int.Parse(Env("WARDEN_ENSEMBLE_TICK_MS") ?? EnsembleProcess.DefaultTickTimeMs.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture),
         };
         return Env("WARDEN_FAULTS_OUT") is { } directory ? options with { OutputDirectory = directory } : options;

@@ -17,7 +17,7 @@ public sealed record FaultRunOptions
     public int Members { get; init; } = 3;
     public int Seed { get; init; } = 1;
     public int Rounds { get; init; } = 6;
-    public IReadOnlyList<FaultKind> Kinds { get; init; } = Enum.GetValues<FaultKind>();
+    public IReadOnlyList<FaultKind> Kinds { get; init; } = Fault.DefaultKinds;
     public int MinHoldMs { get; init; } = 1_500;
     public int MaxHoldMs { get; init; } = 4_000;
     public int TickTimeMs { get; init; } = EnsembleProcess.DefaultTickTimeMs;
@@ -30,10 +30,10 @@ public sealed record FaultRunOptions
 }
 
 /// <summary>One round's measurements. Times in milliseconds from the round's start.</summary>
-public sealed record RoundReport(Fault Fault, string Target, double HealMs, double QuorumMs, double FirstWriteAfterHealMs, double LongestWithoutWriteMs)
+public sealed record RoundReport(Fault Fault, string Target, double StartMs, double HealMs, double QuorumMs, double FirstWriteAfterHealMs, double LongestWithoutWriteMs)
 {
     public string Line => string.Create(CultureInfo.InvariantCulture,
-        $"{Fault} on {Target}: healed at {HealMs:0} ms, quorum at {QuorumMs:0} ms, first write after heal +{FirstWriteAfterHealMs:0} ms, " +
+        $"{Fault} on {Target}, from {StartMs / 1000:0.0} s of the history: healed at {HealMs:0} ms, quorum at {QuorumMs:0} ms, first write after heal +{FirstWriteAfterHealMs:0} ms, " +
         $"longest window without a successful write {LongestWithoutWriteMs:0} ms");
 }
 
@@ -86,14 +86,16 @@ public sealed class FaultRun
         var reportPath = Path.Combine(options.OutputDirectory, name + ".report.txt");
         var schedule = Schedule.Generate(options.Seed, options.Rounds, options.Members, options.Kinds, options.MinHoldMs, options.MaxHoldMs);
         var text = new StringBuilder();
+        // The report grows line by line, so that a long run can be followed (tail -f) and a run that dies explains itself.
         void Say(string line)
         {
             text.Append(line).Append('\n');
+            File.AppendAllText(reportPath, line + "\n");
             log(line);
         }
 
         Say($"fault run: {options.Subject}, {options.Members} members, seed {options.Seed}, {options.Rounds} rounds, tick {options.TickTimeMs} ms");
-        Say($"history: {historyPath}");
+        Say($"history: {historyPath}; this report: {reportPath}");
         Say("schedule: " + string.Join("; ", schedule.Select(f => $"{f.Round} {Fault.Name(f.Kind)} {f.HoldMs}ms")));
 
         var rounds = new List<RoundReport>();
@@ -103,6 +105,8 @@ public sealed class FaultRun
             var ensemble = EnsembleProcess.Create(options.Members, options.Subject, options.TickTimeMs);
             await using var ensembleScope = ensemble;
             await using var network = ProxiedNetwork.Install(ensemble);
+            // Disposed first (reverse order): a lazy unmount detaches the tmpfs at once and frees it when the members exit.
+            await using var disks = schedule.Any(f => f.IsDiskFull) ? await SmallDisks.MountAsync(ensemble) : null;
             foreach (var member in ensemble.Members)
             {
                 member.Start();
@@ -153,6 +157,11 @@ public sealed class FaultRun
                 await FinalReadAsync(member, history);
             }
             history.Flush();
+            // Every member's output beside the history: the servers' side of whatever the checkers find.
+            foreach (var member in ensemble.Members)
+            {
+                await File.WriteAllTextAsync(Path.Combine(options.OutputDirectory, $"{name}.server{member.Id}.log"), member.CapturedOutput);
+            }
             checks = CheckAll(history.Events);
             var summary = Availability(rounds);
             Say(summary);
@@ -162,7 +171,7 @@ public sealed class FaultRun
             Say(check.Line);
         }
         Say($"history kept in {historyPath} (replay: WARDEN_FAULTS_REPLAY={historyPath})");
-        await File.WriteAllTextAsync(reportPath, text.ToString() + string.Join("\n", checks.Select(c => c.ToString())) + "\n");
+        await File.AppendAllTextAsync(reportPath, "details:\n" + string.Join("\n", checks.Select(c => c.ToString())) + "\n");
         return new FaultRunReport(options, schedule, rounds, checks, historyPath, reportPath, text.ToString());
     }
 
@@ -196,6 +205,7 @@ public sealed class FaultRun
         var ids = ensemble.Members.Select(m => m.Id).ToList();
         var killed = new List<EnsembleMember>();
         EnsembleMember? paused = null;
+        EnsembleMember? filled = null;
         string target;
         switch (fault.Kind)
         {
@@ -246,6 +256,14 @@ public sealed class FaultRun
                 network.Apply(ids.Where(i => i != leader.Id).Select(i => (i, leader.Id)));
                 target = $"rest -/-> server.{leader.Id}";
                 break;
+            case FaultKind.DiskFullLeader:
+            case FaultKind.DiskFullFollower:
+            {
+                filled = fault.Kind == FaultKind.DiskFullLeader ? leader : follower;
+                var bytes = SmallDisks.Fill(filled);
+                target = string.Create(CultureInfo.InvariantCulture, $"server.{filled.Id} ({bytes / (1024 * 1024)} MiB written to fill it)");
+                break;
+            }
             case FaultKind.Bridge:
             {
                 var shuffled = ids.OrderBy(_ => random.Next()).ToList();
@@ -259,21 +277,38 @@ public sealed class FaultRun
                 throw new ArgumentOutOfRangeException(nameof(fault), fault.Kind, null);
         }
 
+        // The nemesis is in the history too (process -1, ignored by the checkers), as Jepsen records it.
+        var nemesisOp = history.Invoke(-1, "nemesis", $"{fault} on {target}");
+
         // Holding the fault for its drawn time is the fault itself, not a wait for some event.
         await Task.Delay(fault.HoldMs);
 
         var healNs = history.NowNs;
+        history.Complete(nemesisOp, -1, EventType.Ok, "nemesis", "healed");
         network.Heal();
         paused?.Resume();
         foreach (var member in killed)
         {
             member.Start();
         }
+        if (filled is not null)
+        {
+            SmallDisks.Empty(filled);
+            if (!filled.IsRunning)
+            {
+                // A server may stop when its log cannot be written; that is allowed, losing acknowledged writes is not.
+                target += " (it stopped; restarted)";
+                filled.Start();
+            }
+        }
         await ensemble.WaitForQuorumAsync(options.RecoveryTimeout);
         var quorumNs = history.NowNs;
-        var firstWriteNs = await WaitForWriteAsync(history, healNs, $"after healing {fault}");
+        await WaitForWriteAsync(history, healNs, $"after healing {fault}");
         var endNs = history.NowNs;
-        return new RoundReport(fault, target, Ms(healNs - startNs), Ms(quorumNs - startNs), Ms(firstWriteNs - healNs),
+        var firstWriteNs = history.Events
+            .Where(e => e.Type == EventType.Ok && HistoryLog.WriteFunctions.Contains(e.Function) && e.TimeNs > healNs)
+            .Min(e => e.TimeNs);
+        return new RoundReport(fault, target, Ms(startNs), Ms(healNs - startNs), Ms(quorumNs - startNs), Ms(firstWriteNs - healNs),
             LongestWithoutWrite(history, startNs, endNs));
     }
 
@@ -295,8 +330,8 @@ public sealed class FaultRun
         return Ms(longest);
     }
 
-    /// <summary>Polls (every 20 ms, bounded) until some write completes ok after <paramref name="sinceNs"/>; returns when.</summary>
-    private static async Task<long> WaitForWriteAsync(HistoryLog history, long sinceNs, string when)
+    /// <summary>Polls (every 20 ms, bounded) until some write completes ok after <paramref name="sinceNs"/>.</summary>
+    private static async Task WaitForWriteAsync(HistoryLog history, long sinceNs, string when)
     {
         var stopwatch = Stopwatch.StartNew();
         while (history.LastWriteOkNs <= sinceNs)
@@ -307,7 +342,6 @@ public sealed class FaultRun
             }
             await Task.Delay(20);
         }
-        return history.LastWriteOkNs;
     }
 
     private static async Task CreateZnodesAsync(string connectString)

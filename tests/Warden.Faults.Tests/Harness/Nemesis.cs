@@ -37,11 +37,26 @@ public enum FaultKind
 
     /// <summary>Five members: two groups of two, joined only through the fifth (Jepsen's bridge).</summary>
     Bridge,
+
+    /// <summary>The leader's dataLogDir (a tmpfs) filled to the last byte; emptied at heal, and the member restarted if it stopped.</summary>
+    DiskFullLeader,
+
+    /// <summary>One follower's dataLogDir filled.</summary>
+    DiskFullFollower,
 }
 
 /// <summary>One round of the schedule: a fault, how long it is held, and a number that picks among candidates.</summary>
 public sealed record Fault(int Round, FaultKind Kind, int HoldMs, int Pick)
 {
+    /// <summary>
+    /// The faults drawn from unless others are named: every kind but the full disks, which need root (a tmpfs
+    /// per member) and are asked for by name.
+    /// </summary>
+    public static readonly IReadOnlyList<FaultKind> DefaultKinds =
+        Enum.GetValues<FaultKind>().Where(k => k is not (FaultKind.DiskFullLeader or FaultKind.DiskFullFollower)).ToArray();
+
+    public bool IsDiskFull => Kind is FaultKind.DiskFullLeader or FaultKind.DiskFullFollower;
+
     public bool IsPartition => Kind is FaultKind.PartitionLeader or FaultKind.PartitionFollower or FaultKind.PartitionRandom
         or FaultKind.OneWayLeaderMute or FaultKind.OneWayLeaderDeaf or FaultKind.Bridge;
 
@@ -61,6 +76,8 @@ public sealed record Fault(int Round, FaultKind Kind, int HoldMs, int Pick)
         FaultKind.OneWayLeaderMute => "one-way-leader-mute",
         FaultKind.OneWayLeaderDeaf => "one-way-leader-deaf",
         FaultKind.Bridge => "bridge",
+        FaultKind.DiskFullLeader => "disk-full-leader",
+        FaultKind.DiskFullFollower => "disk-full-follower",
         _ => kind.ToString(),
     };
 

@@ -122,6 +122,9 @@ public sealed class ClientWorker
                 },
                 cancellationToken: timeout.Token);
             process = Interlocked.Increment(ref nextProcess);
+            // Which member this process talks to, for reading a history: the checkers ignore "connect".
+            var connected = history.Invoke(process, "connect", connectString);
+            history.Complete(connected, process, EventType.Ok, "connect", connectString, client.SessionId.Value);
             return true;
         }
         catch (Exception e) when (e is ZooKeeperException or OperationCanceledException or TimeoutException or IOException)
