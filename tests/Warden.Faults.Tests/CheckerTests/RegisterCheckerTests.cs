@@ -92,6 +92,16 @@ public sealed class RegisterCheckerTests
     }
 
     [Fact]
+    public void VersionGoingBackAfterACompletedOperationIsNamedPlainly()
+    {
+        var history = new HistoryBuilder().Write(1, "k", 0, 10, 5, 1).Write(2, "k", 20, 30, 6, 2).Read(3, "k", 40, 50, 5, 1);
+        var result = AssertVerdict(Verdict.Invalid, history);
+        Assert.Contains("saw version 1 although", result.Problems[0]);
+        // Overlapping operations may see versions in any order the search can justify.
+        AssertVerdict(Verdict.Valid, new HistoryBuilder().Write(1, "k", 0, 100, 5, 1).Read(3, "k", 10, 20, 5, 1).Read(2, "k", 5, 30, 0, 0));
+    }
+
+    [Fact]
     public void KeysAreCheckedApart()
     {
         var history = new HistoryBuilder().Write(1, "a", 0, 10, 5, 1).Read(2, "b", 20, 30, 0, 0).Read(2, "a", 40, 50, 0, 0);

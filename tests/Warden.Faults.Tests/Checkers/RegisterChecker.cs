@@ -41,7 +41,7 @@ public static class RegisterChecker
         foreach (var key in keys)
         {
             var ops = key.Where(Relevant).ToList();
-            var outcome = CheckKey(ops, budget);
+            var outcome = VersionOrder(ops) is { } early ? (Verdict: Verdict.Invalid, Explanation: early) : CheckKey(ops, budget);
             counts.Add($"{key.Key}: {ops.Count} ops, {ops.Count(o => o.Outcome == EventType.Info)} open");
             if (outcome.Verdict == Verdict.Invalid)
             {
@@ -55,6 +55,42 @@ public static class RegisterChecker
             }
         }
         return new CheckResult(Name, verdict, $"{keys.Count} keys; {string.Join("; ", counts)}", problems);
+    }
+
+    /// <summary>
+    /// A quick necessary condition, checked before the search: versions only grow, so an operation that began
+    /// after another had completed must see (a read) at least, or produce (a write) more than, the version the
+    /// earlier one saw or produced. When it fails the history is not linearizable and this says why in terms a
+    /// person can check by hand; a search that must exhaust every configuration to say the same can run out
+    /// of budget on a long history.
+    /// </summary>
+    internal static string? VersionOrder(IReadOnlyList<Operation> ops)
+    {
+        var known = ops.Where(o => o.Outcome == EventType.Ok && o.ResultVersion is not null).ToList();
+        var byCompletion = known.OrderBy(o => o.CompleteNs).ToList();
+        var completed = 0;
+        Operation? highest = null;
+        foreach (var op in known.OrderBy(o => o.InvokeNs))
+        {
+            while (completed < byCompletion.Count && byCompletion[completed].CompleteNs < op.InvokeNs)
+            {
+                var done = byCompletion[completed++];
+                if (highest is null || done.ResultVersion > highest.ResultVersion)
+                {
+                    highest = done;
+                }
+            }
+            if (highest is null)
+            {
+                continue;
+            }
+            var stale = op.Function == "read" ? op.ResultVersion < highest.ResultVersion : op.ResultVersion <= highest.ResultVersion;
+            if (stale)
+            {
+                return $"{op} saw version {op.ResultVersion} although {highest} had completed with version {highest.ResultVersion} before it began";
+            }
+        }
+        return null;
     }
 
     private static bool IsRegisterOp(Operation op) => op.Function is "read" or "write" or "cas";
