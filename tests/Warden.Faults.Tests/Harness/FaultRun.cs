@@ -107,60 +107,67 @@ public sealed class FaultRun
             await using var network = ProxiedNetwork.Install(ensemble);
             // Disposed first (reverse order): a lazy unmount detaches the tmpfs at once and frees it when the members exit.
             await using var disks = schedule.Any(f => f.IsDiskFull) ? await SmallDisks.MountAsync(ensemble) : null;
-            foreach (var member in ensemble.Members)
-            {
-                member.Start();
-            }
-            await ensemble.WaitForQuorumAsync(options.RecoveryTimeout);
-            await CreateZnodesAsync(ensemble.ConnectString);
-
-            using var stop = new CancellationTokenSource();
-            var workers = new List<Task>();
-            var workerSeed = options.Seed * 1000;
-            foreach (var member in ensemble.Members)
-            {
-                foreach (var kind in Enum.GetValues<WorkloadKind>())
-                {
-                    var worker = new ClientWorker(history, member.ConnectString, kind, workerSeed++);
-                    workers.Add(Task.Run(() => worker.RunAsync(stop.Token)));
-                }
-            }
             try
             {
-                await WaitForWriteAsync(history, history.NowNs, "before the first fault");
-                foreach (var fault in schedule)
+                foreach (var member in ensemble.Members)
                 {
-                    var round = await PlayAsync(fault, ensemble, network, history);
-                    rounds.Add(round);
-                    Say(round.Line);
-                    history.Flush();
+                    member.Start();
                 }
+                await ensemble.WaitForQuorumAsync(options.RecoveryTimeout);
+                await CreateZnodesAsync(ensemble.ConnectString);
+
+                using var stop = new CancellationTokenSource();
+                var workers = new List<Task>();
+                var workerSeed = options.Seed * 1000;
+                foreach (var member in ensemble.Members)
+                {
+                    foreach (var kind in Enum.GetValues<WorkloadKind>())
+                    {
+                        var worker = new ClientWorker(history, member.ConnectString, kind, workerSeed++);
+                        workers.Add(Task.Run(() => worker.RunAsync(stop.Token)));
+                    }
+                }
+                try
+                {
+                    await WaitForWriteAsync(history, history.NowNs, "before the first fault");
+                    foreach (var fault in schedule)
+                    {
+                        var round = await PlayAsync(fault, ensemble, network, history);
+                        rounds.Add(round);
+                        Say(round.Line);
+                        history.Flush();
+                    }
+                }
+                finally
+                {
+                    await stop.CancelAsync();
+                    // Every operation has its own 5 s timeout and closing a session is bounded too.
+                    var stopped = Task.WhenAll(workers);
+                    if (await Task.WhenAny(stopped, Task.Delay(TimeSpan.FromSeconds(30))) != stopped)
+                    {
+                        Say("warning: some clients had not stopped 30 s after the end of the schedule");
+                    }
+                }
+                foreach (var failed in workers.Where(w => w.IsFaulted))
+                {
+                    Say($"client stopped with an error: {failed.Exception!.InnerException}");
+                }
+
+                await ensemble.WaitForQuorumAsync(options.RecoveryTimeout);
+                foreach (var member in ensemble.Members)
+                {
+                    await FinalReadAsync(member, history);
+                }
+                history.Flush();
             }
             finally
             {
-                await stop.CancelAsync();
-                // Every operation has its own 5 s timeout and closing a session is bounded too.
-                var stopped = Task.WhenAll(workers);
-                if (await Task.WhenAny(stopped, Task.Delay(TimeSpan.FromSeconds(30))) != stopped)
+                // Every member's output beside the history, whether the run finished or not: the servers' side of
+                // whatever the checkers (or a timeout) found.
+                foreach (var member in ensemble.Members)
                 {
-                    Say("warning: some clients had not stopped 30 s after the end of the schedule");
+                    await File.WriteAllTextAsync(Path.Combine(options.OutputDirectory, $"{name}.server{member.Id}.log"), member.CapturedOutput);
                 }
-            }
-            foreach (var failed in workers.Where(w => w.IsFaulted))
-            {
-                Say($"client stopped with an error: {failed.Exception!.InnerException}");
-            }
-
-            await ensemble.WaitForQuorumAsync(options.RecoveryTimeout);
-            foreach (var member in ensemble.Members)
-            {
-                await FinalReadAsync(member, history);
-            }
-            history.Flush();
-            // Every member's output beside the history: the servers' side of whatever the checkers find.
-            foreach (var member in ensemble.Members)
-            {
-                await File.WriteAllTextAsync(Path.Combine(options.OutputDirectory, $"{name}.server{member.Id}.log"), member.CapturedOutput);
             }
             checks = CheckAll(history.Events);
             var summary = Availability(rounds);
