@@ -27,7 +27,8 @@ public sealed class FaultRunTests(ITestOutputHelper output)
         // The same real history with a planted bug must fail the checker that guards against it.
         var events = HistoryLog.Load(report.HistoryPath);
         Assert.Equal(Verdict.Valid, FaultRun.CheckAll(events).Single(c => c.Checker == RegisterChecker.Name).Verdict);
-        AssertPlantedBugCaught(PlantedBugs.StaleRead(events), RegisterChecker.Name);
+        AssertPlantedBugCaught(PlantedBugs.LostWrite(events), RegisterChecker.Name);
+        AssertPlantedBugCaught(PlantedBugs.StaleRead(events), SessionOrderChecker.Name);
         AssertPlantedBugCaught(PlantedBugs.LostAdd(events), SetChecker.Name);
         AssertPlantedBugCaught(PlantedBugs.DuplicateSequence(events), SequenceChecker.Name);
         AssertPlantedBugCaught(PlantedBugs.FencedOutOfOrder(events), LockChecker.Name);
@@ -63,8 +64,10 @@ public sealed class FaultRunTests(ITestOutputHelper output)
             var checks = FaultRun.CheckAll(loaded);
             Assert.Equal(Verdict.Valid, checks.Single(c => c.Checker == RegisterChecker.Name).Verdict);
             Assert.Equal(Verdict.Valid, checks.Single(c => c.Checker == SetChecker.Name).Verdict);
-            HistoryLog.Save(path, PlantedBugs.StaleRead(loaded));
+            HistoryLog.Save(path, PlantedBugs.LostWrite(loaded));
             Assert.Equal(Verdict.Invalid, FaultRun.CheckAll(HistoryLog.Load(path)).Single(c => c.Checker == RegisterChecker.Name).Verdict);
+            HistoryLog.Save(path, PlantedBugs.StaleRead(loaded));
+            Assert.Equal(Verdict.Invalid, FaultRun.CheckAll(HistoryLog.Load(path)).Single(c => c.Checker == SessionOrderChecker.Name).Verdict);
         }
         finally
         {
@@ -107,7 +110,10 @@ public sealed class FaultRunTests(ITestOutputHelper output)
 /// <summary>Edits of a real history that each break one property, to show the checkers catch them.</summary>
 internal static class PlantedBugs
 {
-    /// <summary>A read after everything else that returns a register's initial state although it was written.</summary>
+    /// <summary>
+    /// A read after everything else, by the session of an acknowledged write, that returns the register's
+    /// initial state: a stale read (and, for a strict reader, not linearizable).
+    /// </summary>
     public static IReadOnlyList<HistoryEvent> StaleRead(IReadOnlyList<HistoryEvent> events)
     {
         var written = events.First(e => e.Type == EventType.Ok && e.Function is "write" or "cas");
@@ -115,8 +121,23 @@ internal static class PlantedBugs
         var end = events.Max(e => e.TimeNs) + 1_000_000;
         var op = events.Max(e => e.Op) + 1;
         return [.. events,
-            new HistoryEvent(op, 2_000_000, EventType.Invoke, "read", end, invoke.Key),
-            new HistoryEvent(op, 2_000_000, EventType.Ok, "read", end + 1_000, invoke.Key, 0, 0)];
+            new HistoryEvent(op, written.Process, EventType.Invoke, "read", end, invoke.Key),
+            new HistoryEvent(op, written.Process, EventType.Ok, "read", end + 1_000, invoke.Key, 0, 0)];
+    }
+
+    /// <summary>
+    /// A compare-and-set from version 0 acknowledged after everything else, on a register that was written:
+    /// the write it would have replaced was lost.
+    /// </summary>
+    public static IReadOnlyList<HistoryEvent> LostWrite(IReadOnlyList<HistoryEvent> events)
+    {
+        var written = events.First(e => e.Type == EventType.Ok && e.Function is "write" or "cas");
+        var invoke = events.First(e => e.Op == written.Op && e.Type == EventType.Invoke);
+        var end = events.Max(e => e.TimeNs) + 1_000_000;
+        var op = events.Max(e => e.Op) + 1;
+        return [.. events,
+            new HistoryEvent(op, 2_000_000, EventType.Invoke, "cas", end, invoke.Key, 999_999_999, 0),
+            new HistoryEvent(op, 2_000_000, EventType.Ok, "cas", end + 1_000, invoke.Key, Version: 1)];
     }
 
     /// <summary>The first acknowledged add removed from every final read: an acknowledged write lost.</summary>

@@ -31,9 +31,18 @@ public static class RegisterChecker
     /// <summary>The state every register starts in: the harness creates each znode with data 0 (version 0).</summary>
     public static readonly RegisterState Initial = new(0, 0);
 
-    public static CheckResult Check(IReadOnlyList<Operation> history, long budget = DefaultBudget)
+    /// <param name="history">The whole history; only read, write and cas operations are judged.</param>
+    /// <param name="includeReads">
+    /// Whether reads must be linearizable too. ZooKeeper does not promise it, even for a read after sync: a
+    /// sync on the leader is answered as a read, and the leader may apply a commit a moment after a follower
+    /// has applied and acknowledged it, so Apache ZooKeeper 3.8 itself returns such stale reads (a probe of
+    /// sync and getData on the leader after each write acknowledged by a follower saw 2 in 3,071). Fault runs
+    /// therefore judge writes and compare-and-sets here and reads with <see cref="SessionOrderChecker"/>.
+    /// </param>
+    /// <param name="budget">Configurations the search may visit per key.</param>
+    public static CheckResult Check(IReadOnlyList<Operation> history, bool includeReads = true, long budget = DefaultBudget)
     {
-        var registerOps = history.Where(IsRegisterOp).ToList();
+        var registerOps = history.Where(IsRegisterOp).Where(o => includeReads || o.Function != "read").ToList();
         var problems = new List<string>();
         var verdict = Verdict.Valid;
         var keys = registerOps.GroupBy(o => o.Key ?? "").OrderBy(g => g.Key, StringComparer.Ordinal).ToList();
@@ -54,7 +63,8 @@ public static class RegisterChecker
                 problems.Add($"key {key.Key}: {outcome.Explanation}");
             }
         }
-        return new CheckResult(Name, verdict, $"{keys.Count} keys; {string.Join("; ", counts)}", problems);
+        return new CheckResult(Name, verdict,
+            $"{(includeReads ? "reads included" : "writes and cas only")}; {keys.Count} keys; {string.Join("; ", counts)}", problems);
     }
 
     /// <summary>
