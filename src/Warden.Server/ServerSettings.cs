@@ -65,6 +65,9 @@ public sealed record ServerSettings
     public long ContainerMaxNeverUsedIntervalMs { get; init; }
     public string? SuperDigest { get; init; }
 
+    /// <summary>SASL logins, the sasl ACL scheme and authentication enforcement.</summary>
+    public Security.AuthenticationConfig Authentication { get; init; } = new();
+
     /// <summary>Keep the tree in a txn log and snapshots under DataDir/DataLogDir; off only for in-memory tests.</summary>
     public bool Persistent { get; init; } = true;
 
@@ -135,6 +138,7 @@ public sealed record ServerSettings
             ReconfigEnabled = config.ReconfigEnabled,
             EnforceQuota = config.EnforceQuota,
             SuperDigest = config.SuperDigest,
+            Authentication = config.Authentication,
             ContainerCheckIntervalMs = config.ContainerCheckIntervalMs,
             ContainerMaxPerMinute = config.ContainerMaxPerMinute,
             ServerId = config.IsDistributed ? config.MyId ?? 1 : 1,
