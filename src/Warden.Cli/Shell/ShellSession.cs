@@ -202,7 +202,12 @@ public sealed partial class ShellSession : IShell, IAsyncDisposable
             ConnectionState.Closed => KeeperState.Closed,
             _ => null,
         };
+        // With a SASL login the client reaches Connected only after the login, and a refused login ends it straight
+        // from Connecting; zkCli shows the connection first and the login's outcome after it, so this does too.
+        bool sasl = _settings.Sasl is not null;
+        if (sasl && change.Current == ConnectionState.AuthFailed && !change.Previous.IsConnected()) PrintEvent(KeeperState.SyncConnected, EventType.None, null);
         if (shown is { } state) PrintEvent(state, EventType.None, null);
+        if (sasl && change.Current == ConnectionState.Connected) PrintEvent(KeeperState.SaslAuthenticated, EventType.None, null);
         OnPromptChanged();
     }
 
