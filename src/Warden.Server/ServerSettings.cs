@@ -65,6 +65,9 @@ public sealed record ServerSettings
     public long ContainerMaxNeverUsedIntervalMs { get; init; }
     public string? SuperDigest { get; init; }
 
+    /// <summary>The connect-request token bucket (zookeeper.connection_throttle_*); off by default.</summary>
+    public Processing.ConnectionThrottleSettings ConnectionThrottle { get; init; } = new();
+
     /// <summary>SASL logins, the sasl ACL scheme and authentication enforcement.</summary>
     public Security.AuthenticationConfig Authentication { get; init; } = new();
 
@@ -139,6 +142,7 @@ public sealed record ServerSettings
             EnforceQuota = config.EnforceQuota,
             SuperDigest = config.SuperDigest,
             Authentication = config.Authentication,
+            ConnectionThrottle = Processing.ConnectionThrottleSettings.From(config.SystemProperties),
             ContainerCheckIntervalMs = config.ContainerCheckIntervalMs,
             ContainerMaxPerMinute = config.ContainerMaxPerMinute,
             ServerId = config.IsDistributed ? config.MyId ?? 1 : 1,
