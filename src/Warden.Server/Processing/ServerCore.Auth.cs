@@ -101,6 +101,7 @@ public sealed partial class ServerCore
                 auth.SaslRequired ? " (the server requires SASL authentication)" : "");
             // Apache sends the (empty) response record even with the error code; clients read only the header.
             SendFrame(connection, new ReplyHeader(request.Xid, 0, (int)error), new SaslResponse(null));
+            if (error == ErrorCode.AuthFailed) Stats.AuthFailures++;
             connection.RequestCompleted();
             CloseConnection(connection, "SASL authentication failed");
             return;
