@@ -102,6 +102,42 @@ internal sealed class Connection : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Sends one SASL token (opcode 102) and reads the answer: the error code and the server's token. Only used
+    /// before <see cref="RunAsync"/>, when nothing else is in flight on the connection.
+    /// </summary>
+    public async Task<(ErrorCode Error, byte[]? Token)> ExchangeSaslAsync(int xid, byte[] token, CancellationToken cancellationToken)
+    {
+        using (var writer = new JuteWriter())
+        {
+            writer.BeginFrame();
+            new RequestHeader(xid, (int)OpCode.Sasl).Write(writer);
+            new SaslRequest(token).Write(writer);
+            writer.EndFrame();
+            await _output.WriteAsync(writer.WrittenMemory, cancellationToken).ConfigureAwait(false);
+        }
+        while (true)
+        {
+            var result = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            var status = Framing.TryReadFrame(ref buffer, _maxPacketBytes, out var payload, out int length);
+            if (status == FrameStatus.Complete)
+            {
+                var bytes = payload.ToArray();
+                _input.AdvanceTo(buffer.Start);
+                _lastReceived = _time.GetTimestamp();
+                var reader = new JuteReader(bytes);
+                var header = ReplyHeader.Read(ref reader);
+                if (header.Xid != xid) throw new IOException($"{Server} answered xid {header.Xid} to the SASL request with xid {xid}");
+                if (header.Err != 0) return ((ErrorCode)header.Err, null);
+                return (ErrorCode.Ok, SaslResponse.Read(ref reader).Token);
+            }
+            if (status == FrameStatus.Invalid) throw new IOException($"{Server} answered a SASL request with a {length}-byte packet");
+            _input.AdvanceTo(buffer.Start, buffer.End);
+            if (result.IsCompleted) throw new IOException($"{Server} closed the connection during the SASL login");
+        }
+    }
+
     /// <summary>Writes packets that must precede every queued request (auth, setWatches) and flushes them.</summary>
     public async Task PrimeAsync(IEnumerable<byte[]> authFrames, IEnumerable<byte[]> setWatchesFrames, CancellationToken cancellationToken)
     {

@@ -103,6 +103,7 @@ public sealed partial class ZooKeeperClient
             Interlocked.Exchange(ref _sessionId, response.SessionId);
             _password = response.Password;
             Volatile.Write(ref _negotiatedTimeoutMs, response.TimeoutMs);
+            if (_options.Sasl is { } login && !await LogInAsync(connection, login, host, stop).ConfigureAwait(false)) return false;
             await connection.PrimeAsync(AuthFrames(), SetWatchesFrames(), stop).ConfigureAwait(false);
             Volatile.Write(ref _connection, connection);
             onEstablished();
@@ -149,6 +150,57 @@ public sealed partial class ZooKeeperClient
             }
             throw;
         }
+    }
+
+    /// <summary>
+    /// Runs the DIGEST-MD5 exchange on a new connection, within the connect timeout, before anything else is
+    /// sent. Returns false when the server refused it (AUTHFAILED, or it dropped the connection mid-way, as a
+    /// server that requires SASL may): the client then ends in AuthFailed, as Apache's clients do.
+    /// </summary>
+    private async Task<bool> LogInAsync(Connection connection, SaslLogin login, HostAddress host, CancellationToken stop)
+    {
+        var connectTimeout = _options.ConnectTimeout ?? _options.SessionTimeout / _connectString.Hosts.Count;
+        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        attempt.CancelAfter(connectTimeout);
+        var mechanism = new Warden.Protocol.Sasl.DigestMd5Client(login.Username, login.Password, authzid: login.Username);
+        byte[] token = mechanism.Start();
+        string? refusal = null;
+        try
+        {
+            while (true)
+            {
+                var (error, serverToken) = await connection.ExchangeSaslAsync(((IConnectionOwner)this).NextXid(), token, attempt.Token).ConfigureAwait(false);
+                if (error != ErrorCode.Ok)
+                {
+                    refusal = $"{host} refused the SASL login of {login.Username}: {error}";
+                    break;
+                }
+                // An empty answer (a server with no JAAS Server section) is no challenge, and fails here.
+                var next = mechanism.Evaluate(serverToken ?? []);
+                if (mechanism.IsComplete) break;
+                token = next ?? throw new Warden.Protocol.Sasl.SaslException("DIGEST-MD5: the exchange stopped before the server proved itself");
+            }
+        }
+        catch (Warden.Protocol.Sasl.SaslException e)
+        {
+            refusal = $"SASL login of {login.Username} at {host} failed: {e.Message}";
+        }
+        catch (IOException e)
+        {
+            refusal = $"{host} dropped the connection during the SASL login of {login.Username} ({e.Message})";
+        }
+        catch (OperationCanceledException) when (!stop.IsCancellationRequested)
+        {
+            throw new TimeoutException($"no SASL login within {connectTimeout.TotalMilliseconds:0} ms");
+        }
+        if (refusal is null)
+        {
+            _logger.LogInformation("logged in to {Server} as {User} (SASL DIGEST-MD5)", host, login.Username);
+            return true;
+        }
+        _logger.LogWarning("{Refusal}; the client stops", refusal);
+        EndSession(ConnectionState.AuthFailed, new ZooKeeperException(ErrorCode.AuthFailed, null, refusal));
+        return false;
     }
 
     private List<byte[]> AuthFrames()

@@ -65,6 +65,12 @@ public sealed record ServerSettings
     public long ContainerMaxNeverUsedIntervalMs { get; init; }
     public string? SuperDigest { get; init; }
 
+    /// <summary>The connect-request token bucket (zookeeper.connection_throttle_*); off by default.</summary>
+    public Processing.ConnectionThrottleSettings ConnectionThrottle { get; init; } = new();
+
+    /// <summary>SASL logins, the sasl ACL scheme and authentication enforcement.</summary>
+    public Security.AuthenticationConfig Authentication { get; init; } = new();
+
     /// <summary>Keep the tree in a txn log and snapshots under DataDir/DataLogDir; off only for in-memory tests.</summary>
     public bool Persistent { get; init; } = true;
 
@@ -135,6 +141,8 @@ public sealed record ServerSettings
             ReconfigEnabled = config.ReconfigEnabled,
             EnforceQuota = config.EnforceQuota,
             SuperDigest = config.SuperDigest,
+            Authentication = config.Authentication,
+            ConnectionThrottle = Processing.ConnectionThrottleSettings.From(config.SystemProperties),
             ContainerCheckIntervalMs = config.ContainerCheckIntervalMs,
             ContainerMaxPerMinute = config.ContainerMaxPerMinute,
             ServerId = config.IsDistributed ? config.MyId ?? 1 : 1,

@@ -113,6 +113,34 @@ public sealed class ParsingTests
         Assert.False(ShellProgram.TryParse(["-timeout", "soon"], TextWriter.Null, out _, out _, out _));
     }
 
+    [Fact]
+    public void TheJaasClientSectionGivesTheSaslLogin()
+    {
+        string directory = Directory.CreateTempSubdirectory("warden-cli-jaas-").FullName;
+        try
+        {
+            string path = Path.Combine(directory, "jaas.conf");
+            File.WriteAllText(path, "Client {\n org.apache.zookeeper.server.auth.DigestLoginModule required\n username=\"bob\"\n password=\"bobsecret\";\n};\n" +
+                "Other { org.apache.zookeeper.server.auth.DigestLoginModule required username=\"amy\" password=\"x\"; };\n");
+            Assert.True(ShellProgram.TryParse([$"-Djava.security.auth.login.config={path}", "-server", "h:1", "ls", "/"], TextWriter.Null, out var settings, out var command, out _));
+            Assert.Equal(new Warden.Client.SaslLogin("bob", "bobsecret"), settings.Sasl);
+            Assert.Equal(["ls", "/"], command);
+
+            Assert.True(ShellProgram.TryParse([$"-Djava.security.auth.login.config={path}", "-Dzookeeper.sasl.clientconfig=Other"], TextWriter.Null, out var other, out _, out _));
+            Assert.Equal("amy", other.Sasl?.Username);
+            Assert.True(ShellProgram.TryParse([$"-Djava.security.auth.login.config={path}", "-Dzookeeper.sasl.client=false"], TextWriter.Null, out var off, out _, out _));
+            Assert.Null(off.Sasl);
+
+            var error = new StringWriter();
+            Assert.False(ShellProgram.TryParse([$"-Djava.security.auth.login.config={path}", "-Dzookeeper.sasl.clientconfig=Missing"], error, out _, out _, out _));
+            Assert.Contains("no 'Missing' section", error.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     /// <summary>Checked against Apache's ConfigUtils.getClientConfigStr on the same text (JDK 17).</summary>
     [Fact]
     public void ConfigMinusCListsClientAddressesInJavaPropertiesOrder() =>

@@ -1,3 +1,5 @@
+using Warden.Client;
+
 namespace Warden.Cli.Shell;
 
 /// <summary>
@@ -90,9 +92,18 @@ public static class ShellProgram
         settings = new ShellSettings();
         command = [];
         help = false;
+        var properties = new Dictionary<string, string>(StringComparer.Ordinal);
         for (int i = 0; i < args.Count; i++)
         {
             string option = args[i];
+            if (option.StartsWith("-D", StringComparison.Ordinal) && option.Length > 2)
+            {
+                // The JVM options zkCli.sh takes through CLIENT_JVMFLAGS, given here on the command line.
+                int equals = option.IndexOf('=');
+                if (equals < 0) properties[option[2..]] = "";
+                else properties[option[2..equals]] = option[(equals + 1)..];
+                continue;
+            }
             string? Next()
             {
                 if (i + 1 < args.Count) return args[++i];
@@ -131,11 +142,53 @@ public static class ShellProgram
             if (!option.StartsWith('-'))
             {
                 command = [.. args.Skip(i)];
-                return true;
+                break;
             }
             // zkCli ignores options it does not know; say so rather than silently.
             error.WriteLine($"warning: ignoring unknown option {option}");
         }
+        if (!TryReadSaslLogin(properties, error, out var login)) return false;
+        settings = settings with { Sasl = login };
+        return true;
+    }
+
+    /// <summary>
+    /// The SASL login Apache's Java client makes: with -Djava.security.auth.login.config=FILE, the "Client" section
+    /// (or -Dzookeeper.sasl.clientconfig=NAME) gives username and password for DIGEST-MD5;
+    /// -Dzookeeper.sasl.client=false turns it off.
+    /// <code>
+    /// Client {
+    ///     org.apache.zookeeper.server.auth.DigestLoginModule required
+    ///     username="bob"
+    ///     password="bobsecret";
+    /// };
+    /// </code>
+    /// </summary>
+    public static bool TryReadSaslLogin(IReadOnlyDictionary<string, string> properties, TextWriter error, out SaslLogin? login)
+    {
+        login = null;
+        if (!properties.TryGetValue("java.security.auth.login.config", out var path)) return true;
+        if (properties.GetValueOrDefault("zookeeper.sasl.client") == "false") return true;
+        string sectionName = properties.GetValueOrDefault("zookeeper.sasl.clientconfig") ?? "Client";
+        Warden.Server.Security.JaasFile jaas;
+        try
+        {
+            jaas = Warden.Server.Security.JaasFile.Load(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+            error.WriteLine($"Error: cannot read the JAAS file {path}: {e.Message}");
+            return false;
+        }
+        var section = jaas.Section(sectionName);
+        var options = section?.SelectMany(entry => entry.Options).GroupBy(o => o.Key).ToDictionary(g => g.Key, g => g.First().Value);
+        if (options is null || !options.TryGetValue("username", out var user) || !options.TryGetValue("password", out var password))
+        {
+            error.WriteLine($"Error: the JAAS file {path} has no '{sectionName}' section with username=\"...\" and password=\"...\" " +
+                "(warden cli logs in with DIGEST-MD5 only; Kerberos is not supported)");
+            return false;
+        }
+        login = new SaslLogin(user, password);
         return true;
     }
 }

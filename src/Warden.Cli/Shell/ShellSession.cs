@@ -5,8 +5,12 @@ using Warden.Protocol;
 
 namespace Warden.Cli.Shell;
 
-/// <summary>How a shell connects: zkCli's -server, -timeout, -r and -waitforconnection.</summary>
-public sealed record ShellSettings(string Server = "localhost:2181", int TimeoutMs = 30000, bool ReadOnly = false, bool WaitForConnection = false);
+/// <summary>
+/// How a shell connects: zkCli's -server, -timeout, -r and -waitforconnection, and the SASL login its JVM would
+/// take from -Djava.security.auth.login.config.
+/// </summary>
+public sealed record ShellSettings(string Server = "localhost:2181", int TimeoutMs = 30000, bool ReadOnly = false, bool WaitForConnection = false,
+    SaslLogin? Sasl = null);
 
 /// <summary>A command that failed: the message zkCli prints on stderr and the exit code it leaves.</summary>
 public sealed class CliError(string message, int exitCode = 1) : Exception(message)
@@ -93,6 +97,7 @@ public sealed partial class ShellSession : IShell, IAsyncDisposable
                 ConnectString = host,
                 SessionTimeout = TimeSpan.FromMilliseconds(_settings.TimeoutMs),
                 CanBeReadOnly = _settings.ReadOnly,
+                Sasl = _settings.Sasl,
             }));
         }
         catch (ArgumentException error)
@@ -197,7 +202,12 @@ public sealed partial class ShellSession : IShell, IAsyncDisposable
             ConnectionState.Closed => KeeperState.Closed,
             _ => null,
         };
+        // With a SASL login the client reaches Connected only after the login, and a refused login ends it straight
+        // from Connecting; zkCli shows the connection first and the login's outcome after it, so this does too.
+        bool sasl = _settings.Sasl is not null;
+        if (sasl && change.Current == ConnectionState.AuthFailed && !change.Previous.IsConnected()) PrintEvent(KeeperState.SyncConnected, EventType.None, null);
         if (shown is { } state) PrintEvent(state, EventType.None, null);
+        if (sasl && change.Current == ConnectionState.Connected) PrintEvent(KeeperState.SaslAuthenticated, EventType.None, null);
         OnPromptChanged();
     }
 

@@ -38,6 +38,7 @@ public sealed class PrometheusEndpoint : IAsyncDisposable
     private readonly MetricFactory _factory;
     private readonly Dictionary<string, Gauge> _gauges = new(StringComparer.Ordinal);
     private readonly Counter _connectionRequests;
+    private readonly Counter _connectionsRejected;
     private readonly Gauge _openFds;
     private readonly Gauge _maxFds;
     private readonly Gauge _residentBytes;
@@ -51,6 +52,7 @@ public sealed class PrometheusEndpoint : IAsyncDisposable
         _log = log;
         _factory = Metrics.WithCustomRegistry(_registry);
         _connectionRequests = _factory.CreateCounter("connection_request_count", "connection_request_count");
+        _connectionsRejected = _factory.CreateCounter("connection_rejected", "connection_rejected");
         // Apache's exportJvmInfo adds the JVM's process_* figures; these three have a .NET equivalent.
         _openFds = _factory.CreateGauge("process_open_fds", "Number of open file descriptors.");
         _maxFds = _factory.CreateGauge("process_max_fds", "Maximum number of open file descriptors.");
@@ -101,6 +103,11 @@ public sealed class PrometheusEndpoint : IAsyncDisposable
             if (key == "connection_request_count")
             {
                 _connectionRequests.IncTo(number.Value);
+                continue;
+            }
+            if (key == "connection_rejected")
+            {
+                _connectionsRejected.IncTo(number.Value);
                 continue;
             }
             if (!GaugeNames.Contains(key)) continue;

@@ -126,6 +126,9 @@ public sealed record ServerConfig
     /// <summary>zookeeper.DigestAuthenticationProvider.superDigest ("super:base64(sha1)"), or null.</summary>
     public string? SuperDigest { get; init; }
 
+    /// <summary>SASL logins, the sasl ACL scheme and authentication enforcement (see AuthenticationConfig).</summary>
+    public Security.AuthenticationConfig Authentication { get; init; } = new();
+
     /// <summary>zookeeper.skipACL=yes turns every ACL check off.</summary>
     public bool SkipAcl { get; init; }
 

@@ -60,6 +60,7 @@ internal sealed partial class ServerConfigReader
         }
         reader.ApplySystemProperties();
         reader.CheckMetricsProvider();
+        reader.ReadAuthentication();
         reader.CheckCoreValues();
         reader.ReadEnsemble();
         if (checkFileSystem && reader._config.DataDir.Length > 0)

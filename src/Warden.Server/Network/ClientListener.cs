@@ -8,8 +8,9 @@ namespace Warden.Server.Network;
 
 /// <summary>
 /// Accepts client connections on the client port and runs each on its own asynchronous task (no thread per
-/// connection). Enforces maxClientCnxns per remote address as Apache does: the extra connection is closed at
-/// once, and repeated refusals are folded into one log line a second.
+/// connection). Enforces zookeeper.maxCnxns (all connections) and then maxClientCnxns (per remote address) as
+/// Apache's NIOServerCnxnFactory does on accept: the extra connection is closed at once, and repeated refusals
+/// are folded into one log line a second.
 /// </summary>
 public sealed class ClientListener : IAsyncDisposable
 {
@@ -66,6 +67,9 @@ public sealed class ClientListener : IAsyncDisposable
     /// <summary>Requests taken off client sockets and not yet answered, across all connections.</summary>
     public long OutstandingRequests => _outstanding.Count;
 
+    /// <summary>Connections closed on accept because maxCnxns connections were already open.</summary>
+    public long RefusedForTotalLimit { get; private set; }
+
     public IPEndPoint LocalEndPoint { get; }
     public int ConnectionCount => _connections.Count;
 
@@ -93,6 +97,14 @@ public sealed class ClientListener : IAsyncDisposable
                 continue;
             }
             client.NoDelay = true;
+            int total = _connections.Count;
+            if (_core.Settings.MaxConnections > 0 && total >= _core.Settings.MaxConnections)
+            {
+                RefusedForTotalLimit++;
+                _refusals.Warn($"Too many connections {total} - max is {_core.Settings.MaxConnections} (maxCnxns)");
+                client.Dispose();
+                continue;
+            }
             var address = (client.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
             int limit = _core.Settings.MaxClientConnectionsPerHost;
             int count = _perAddress.AddOrUpdate(address, 1, (_, n) => n + 1);

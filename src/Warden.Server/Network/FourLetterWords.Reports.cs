@@ -60,6 +60,7 @@ public sealed partial class FourLetterWords
         values.Add(("min_client_response_size", (long)stats.MinResponseBytes));
         values.Add(("non_mtls_local_conn_count", 0L));
         values.Add(("connection_request_count", stats.ConnectionRequests));
+        values.Add(("connection_rejected", stats.ConnectionsRejected));
         if (core.EnsembleStatus?.Invoke() is { } ensemble)
         {
             values.Add(("peer_state", ensemble.PeerState));

@@ -70,6 +70,9 @@ public sealed class ConnectionState
     public bool Closed { get; set; }
     public int NegotiatedTimeoutMs { get; set; }
 
+    /// <summary>The connection's DIGEST-MD5 exchange, from its first SASL request on.</summary>
+    public Protocol.Sasl.DigestMd5Server? SaslExchange { get; set; }
+
     // Figures `cons` and `stat` report.
     public long PacketsReceived { get; set; }
     public long PacketsSent { get; set; }

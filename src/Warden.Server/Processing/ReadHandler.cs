@@ -9,7 +9,7 @@ namespace Warden.Server.Processing;
 /// it stands, in the checks' order Apache's FinalRequestProcessor uses. Watches are registered on the
 /// connection, which is the watcher.
 /// </summary>
-public sealed class ReadHandler(DataTree tree)
+public sealed class ReadHandler(DataTree tree, Security.AuthenticationConfig authentication)
 {
     public static bool Handles(OpCode type) => type is OpCode.Exists or OpCode.GetData or OpCode.GetChildren
         or OpCode.GetChildren2 or OpCode.GetAcl or OpCode.Sync or OpCode.GetAllChildrenNumber or OpCode.GetEphemerals
@@ -80,7 +80,7 @@ public sealed class ReadHandler(DataTree tree)
     private GetDataResponse GetData(PathWatchRequest request, IClientConnection connection, IReadOnlyList<Id> auth)
     {
         var node = tree.GetNode(request.Path) ?? throw new KeeperException(ErrorCode.NoNode, request.Path);
-        if (!AclPolicy.Allows(node.Acl, Perms.Read, auth)) throw new KeeperException(ErrorCode.NoAuth, request.Path);
+        if (!AclPolicy.Allows(node.Acl, Perms.Read, auth, authentication)) throw new KeeperException(ErrorCode.NoAuth, request.Path);
         if (request.Watch) tree.DataWatches.Add(request.Path, connection);
         return new GetDataResponse(node.Data, node.ToStat());
     }
@@ -88,7 +88,7 @@ public sealed class ReadHandler(DataTree tree)
     private (List<string> Children, Stat Stat) GetChildren(PathWatchRequest request, IClientConnection connection, IReadOnlyList<Id> auth)
     {
         var node = tree.GetNode(request.Path) ?? throw new KeeperException(ErrorCode.NoNode, request.Path);
-        if (!AclPolicy.Allows(node.Acl, Perms.Read, auth)) throw new KeeperException(ErrorCode.NoAuth, request.Path);
+        if (!AclPolicy.Allows(node.Acl, Perms.Read, auth, authentication)) throw new KeeperException(ErrorCode.NoAuth, request.Path);
         if (request.Watch) tree.ChildWatches.Add(request.Path, connection);
         return (new List<string>(node.Children), node.ToStat());
     }
@@ -96,9 +96,9 @@ public sealed class ReadHandler(DataTree tree)
     private GetAclResponse GetAcl(string path, IReadOnlyList<Id> auth)
     {
         var node = tree.GetNode(path) ?? throw new KeeperException(ErrorCode.NoNode, path);
-        if (!AclPolicy.Allows(node.Acl, Perms.Read | Perms.Admin, auth)) throw new KeeperException(ErrorCode.NoAuth, path);
+        if (!AclPolicy.Allows(node.Acl, Perms.Read | Perms.Admin, auth, authentication)) throw new KeeperException(ErrorCode.NoAuth, path);
         var acl = new List<Acl>(node.Acl);
-        if (!AclPolicy.Allows(node.Acl, Perms.Admin, auth))
+        if (!AclPolicy.Allows(node.Acl, Perms.Admin, auth, authentication))
         {
             // Without ADMIN, digest ids are shown with their hash masked, as Apache does.
             acl = acl.ConvertAll(a => a.Id.Scheme == "digest"
@@ -111,7 +111,7 @@ public sealed class ReadHandler(DataTree tree)
     private GetAllChildrenNumberResponse GetAllChildrenNumber(string path, IReadOnlyList<Id> auth)
     {
         var node = tree.GetNode(path) ?? throw new KeeperException(ErrorCode.NoNode, path);
-        if (!AclPolicy.Allows(node.Acl, Perms.Read, auth)) throw new KeeperException(ErrorCode.NoAuth, path);
+        if (!AclPolicy.Allows(node.Acl, Perms.Read, auth, authentication)) throw new KeeperException(ErrorCode.NoAuth, path);
         int count = 0;
         var stack = new Stack<(string Path, DataNode Node)>();
         stack.Push((path, node));

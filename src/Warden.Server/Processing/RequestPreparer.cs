@@ -73,9 +73,9 @@ public sealed class RequestPreparer(DataTree tree, ServerSettings settings)
         if (lastSlash == -1 || path.Contains('\0')) throw new KeeperException(ErrorCode.BadArguments, path);
         string parentPath = lastSlash == 0 ? "/" : path[..lastSlash];
 
-        var acl = AclPolicy.Fixup(request.Acl, authInfo) ?? throw new KeeperException(ErrorCode.InvalidAcl, path);
+        var acl = AclPolicy.Fixup(request.Acl, authInfo, settings.Authentication) ?? throw new KeeperException(ErrorCode.InvalidAcl, path);
         var parent = Pending.GetExisting(parentPath);
-        if (!AclPolicy.Allows(parent.Acl, Perms.Create, authInfo)) throw new KeeperException(ErrorCode.NoAuth, path);
+        if (!AclPolicy.Allows(parent.Acl, Perms.Create, authInfo, settings.Authentication)) throw new KeeperException(ErrorCode.NoAuth, path);
 
         if (CreateModes.IsSequential(mode)) path += SequenceSuffix(parent.Cversion);
         if (!PathValidation.IsValid(path)) throw new KeeperException(ErrorCode.BadArguments, path);
@@ -121,7 +121,7 @@ public sealed class RequestPreparer(DataTree tree, ServerSettings settings)
         string path = request.Path;
         string parentPath = ParentForModify(path);
         var parent = Pending.GetExisting(parentPath);
-        if (!AclPolicy.Allows(parent.Acl, Perms.Delete, authInfo)) throw new KeeperException(ErrorCode.NoAuth, path);
+        if (!AclPolicy.Allows(parent.Acl, Perms.Delete, authInfo, settings.Authentication)) throw new KeeperException(ErrorCode.NoAuth, path);
         var node = Pending.GetExisting(path);
         CheckVersion(node.Version, request.Version, path);
         if (node.ChildCount > 0) throw new KeeperException(ErrorCode.NotEmpty, path);
@@ -146,7 +146,7 @@ public sealed class RequestPreparer(DataTree tree, ServerSettings settings)
         string path = request.Path;
         if (!PathValidation.IsValid(path)) throw new KeeperException(ErrorCode.BadArguments, path);
         var node = Pending.GetExisting(path);
-        if (!AclPolicy.Allows(node.Acl, Perms.Write, authInfo)) throw new KeeperException(ErrorCode.NoAuth, path);
+        if (!AclPolicy.Allows(node.Acl, Perms.Write, authInfo, settings.Authentication)) throw new KeeperException(ErrorCode.NoAuth, path);
         CheckQuota(path, (request.Data?.Length ?? 0) - node.DataLength, 0);
         int newVersion = CheckVersion(node.Version, request.Version, path);
         Pending.Add(node with { Zxid = zxid, Version = newVersion, DataLength = request.Data?.Length ?? 0 });
@@ -157,9 +157,9 @@ public sealed class RequestPreparer(DataTree tree, ServerSettings settings)
     {
         string path = request.Path;
         if (!PathValidation.IsValid(path)) throw new KeeperException(ErrorCode.BadArguments, path);
-        var acl = AclPolicy.Fixup(request.Acl, authInfo) ?? throw new KeeperException(ErrorCode.InvalidAcl, path);
+        var acl = AclPolicy.Fixup(request.Acl, authInfo, settings.Authentication) ?? throw new KeeperException(ErrorCode.InvalidAcl, path);
         var node = Pending.GetExisting(path);
-        if (!AclPolicy.Allows(node.Acl, Perms.Admin, authInfo)) throw new KeeperException(ErrorCode.NoAuth, path);
+        if (!AclPolicy.Allows(node.Acl, Perms.Admin, authInfo, settings.Authentication)) throw new KeeperException(ErrorCode.NoAuth, path);
         int newVersion = CheckVersion(node.Aversion, request.Version, path);
         Pending.Add(node with { Zxid = zxid, Aversion = newVersion, Acl = acl });
         return new SetAclTxn(path, acl, newVersion);
@@ -170,7 +170,7 @@ public sealed class RequestPreparer(DataTree tree, ServerSettings settings)
         string path = request.Path;
         if (!PathValidation.IsValid(path)) throw new KeeperException(ErrorCode.BadArguments, path);
         var node = Pending.GetExisting(path);
-        if (!AclPolicy.Allows(node.Acl, Perms.Read, authInfo)) throw new KeeperException(ErrorCode.NoAuth, path);
+        if (!AclPolicy.Allows(node.Acl, Perms.Read, authInfo, settings.Authentication)) throw new KeeperException(ErrorCode.NoAuth, path);
         return new CheckVersionTxn(path, CheckVersion(node.Version, request.Version, path));
     }
 

@@ -125,10 +125,10 @@ public sealed partial class ServerCore
         }
         if (request.Type == OpCode.Sasl)
         {
-            // Without a SASL configuration Apache answers OK with an empty token and adds no identity.
-            Reply(connection, request, ErrorCode.Ok, new SaslResponse(null), zxidOverride: 0);
+            HandleSasl(connection, request);
             return;
         }
+        if (!PassesEnforcedAuthentication(connection, request)) return;
         var session = state.Session;
         if (session is null)
         {

@@ -30,6 +30,12 @@ public sealed partial class ServerCore
             state.Closed = true;
             return;
         }
+        if (!PassesConnectionThrottle(connection, request.SessionId != 0))
+        {
+            connection.Close("the connection throttle is out of tokens");
+            state.Closed = true;
+            return;
+        }
         _connections[connection.ConnectionId] = connection;
         AuthInfoSet.Add(state.AuthInfo, new Id("ip", connection.RemoteAddress));
 

@@ -80,10 +80,10 @@ public sealed partial class ServerCore
     {
         // Events go only to connections that may read the node (Apache with the CVE-2024-23944 fix).
         Func<IWatcher, IReadOnlyList<Acl>, bool> mayRead = (watcher, acl) =>
-            watcher is not IClientConnection connection || Security.AclPolicy.Allows(acl, Perms.Read, connection.State.AuthInfo);
+            watcher is not IClientConnection connection || Security.AclPolicy.Allows(acl, Perms.Read, connection.State.AuthInfo, _settings.Authentication);
         tree.DataWatches.MayRead = mayRead;
         tree.ChildWatches.MayRead = mayRead;
-        return (new RequestPreparer(tree, _settings), new ReadHandler(tree));
+        return (new RequestPreparer(tree, _settings), new ReadHandler(tree, _settings.Authentication));
     }
 
     /// <summary>

@@ -7,6 +7,9 @@ public sealed class ServerStats
 {
     public long PacketsReceived { get; set; }
     public long PacketsSent { get; set; }
+
+    /// <summary>Connect requests refused by the connection throttle (Apache's connection_rejected).</summary>
+    public long ConnectionsRejected { get; set; }
     public long MinLatencyMs { get; private set; } = long.MaxValue;
     public long MaxLatencyMs { get; private set; }
     public long TotalLatencyMs { get; private set; }

@@ -7,7 +7,8 @@ namespace Warden.Server.Security;
 
 /// <summary>
 /// The authentication schemes a client can name in addauth and in ACLs: digest and ip, as Apache's server
-/// registers by default. "world" and "auth" are ACL-only forms handled by <see cref="AclPolicy"/>.
+/// registers by default, and sasl when authProvider.N names SASLAuthenticationProvider. "world" and "auth" are
+/// ACL-only forms handled by <see cref="AclPolicy"/>.
 /// </summary>
 public static class AuthProviders
 {
@@ -19,26 +20,39 @@ public static class AuthProviders
         return user + ":" + Convert.ToBase64String(hash);
     }
 
-    public static bool IsKnownScheme(string scheme) => scheme is "digest" or "ip";
+    public static bool IsKnownScheme(string scheme, AuthenticationConfig auth) =>
+        scheme is "digest" or "ip" || (scheme == "sasl" && auth.SaslSchemeRegistered);
 
     /// <summary>Whether an id is well formed for its scheme, as Apache's providers judge it when an ACL is set.</summary>
-    public static bool IsValidId(string scheme, string id) => scheme switch
+    public static bool IsValidId(string scheme, string id, AuthenticationConfig auth) => scheme switch
     {
         "digest" => id.Split(':').Length == 2,
         "ip" => TryParseIpRule(id, out _, out _),
+        "sasl" => auth.SaslSchemeRegistered && IsKerberosName(id),
         _ => false,
     };
 
     /// <summary>Whether a caller's id of a scheme satisfies an ACL entry's id of the same scheme.</summary>
-    public static bool Matches(string scheme, string callerId, string aclId) => scheme switch
+    public static bool Matches(string scheme, string callerId, string aclId, AuthenticationConfig auth) => scheme switch
     {
         "digest" => callerId == aclId,
         "ip" => IpMatches(callerId, aclId),
+        // SASLAuthenticationProvider: the same name, a caller whose sasl id is "super", or an ACL naming the
+        // zookeeper.letAnySaslUserDoX id, which every SASL user matches.
+        "sasl" => callerId == "super" || callerId == aclId || (auth.LetAnySaslUserDoX is { } anyUser && aclId == anyUser),
         _ => false,
     };
 
     /// <summary>Whether ids of the scheme count as authenticated users (ip addresses do not).</summary>
-    public static bool IsAuthenticatedScheme(string scheme) => scheme == "digest";
+    public static bool IsAuthenticatedScheme(string scheme, AuthenticationConfig auth) =>
+        scheme == "digest" || (scheme == "sasl" && auth.SaslSchemeRegistered);
+
+    /// <summary>
+    /// The sasl scheme takes any id Kerberos' name syntax allows, as Apache's provider does: a name without '@',
+    /// or name[/host]@realm with no further '/' or '@'.
+    /// </summary>
+    public static bool IsKerberosName(string id) =>
+        !id.Contains('@') || System.Text.RegularExpressions.Regex.IsMatch(id, "^[^/@]*(/[^/@]*)?@[^/@]*$");
 
     private static bool TryParseIpRule(string rule, out IPAddress address, out int bits)
     {
@@ -79,7 +93,7 @@ public static class AuthProviders
 public static class AclPolicy
 {
     /// <summary>True when the caller may perform an operation needing <paramref name="permission"/>.</summary>
-    public static bool Allows(IReadOnlyList<Acl>? acl, Perms permission, IReadOnlyList<Id> callerIds)
+    public static bool Allows(IReadOnlyList<Acl>? acl, Perms permission, IReadOnlyList<Id> callerIds, AuthenticationConfig auth)
     {
         if (acl is null || acl.Count == 0) return true;
         foreach (var id in callerIds)
@@ -90,17 +104,17 @@ public static class AclPolicy
         {
             if ((entry.Perms & permission) == 0) continue;
             if (entry.Id.Scheme == "world" && entry.Id.Identity == "anyone") return true;
-            if (!AuthProviders.IsKnownScheme(entry.Id.Scheme)) continue;
+            if (!AuthProviders.IsKnownScheme(entry.Id.Scheme, auth)) continue;
             foreach (var id in callerIds)
             {
-                if (id.Scheme == entry.Id.Scheme && AuthProviders.Matches(id.Scheme, id.Identity, entry.Id.Identity)) return true;
+                if (id.Scheme == entry.Id.Scheme && AuthProviders.Matches(id.Scheme, id.Identity, entry.Id.Identity, auth)) return true;
             }
         }
         return false;
     }
 
     /// <summary>Checks and expands a requested ACL list; null when Apache would answer INVALIDACL.</summary>
-    public static List<Acl>? Fixup(IReadOnlyList<Acl>? requested, IReadOnlyList<Id> callerIds)
+    public static List<Acl>? Fixup(IReadOnlyList<Acl>? requested, IReadOnlyList<Id> callerIds, AuthenticationConfig auth)
     {
         if (requested is null || requested.Count == 0) return null;
         var unique = new List<Acl>(requested.Count);
@@ -120,13 +134,13 @@ public static class AclPolicy
                 bool any = false;
                 foreach (var id in callerIds)
                 {
-                    if (!AuthProviders.IsAuthenticatedScheme(id.Scheme)) continue;
+                    if (!AuthProviders.IsAuthenticatedScheme(id.Scheme, auth)) continue;
                     any = true;
                     result.Add(new Acl(acl.Perms, id));
                 }
                 if (!any) return null;
             }
-            else if (AuthProviders.IsValidId(acl.Id.Scheme, acl.Id.Identity))
+            else if (AuthProviders.IsValidId(acl.Id.Scheme, acl.Id.Identity, auth))
             {
                 result.Add(acl);
             }
