@@ -20,6 +20,7 @@ root.Subcommands.Add(DataCommands.Log());
 root.Subcommands.Add(DataCommands.Snapshot());
 root.Subcommands.Add(DataCommands.Purge());
 root.Subcommands.Add(StatusCommand.Create());
+root.Subcommands.Add(EnsembleCommand.Create());
 // Listed for `warden --help`; the command line itself was handled above.
 root.Subcommands.Add(new Command("cli",
     "A ZooKeeper shell with zkCli.sh's commands and output: warden cli [-server host:port[,...][/chroot]] [-timeout ms] [-r] [-waitforconnection] [command args]"));

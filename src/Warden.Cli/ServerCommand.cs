@@ -17,7 +17,12 @@ public static class ServerCommand
             Arity = ArgumentArity.ZeroOrOne,
         };
         var command = new Command("server", "Run a Warden server.") { configFile };
-        command.SetAction((parse, cancellation) => RunAsync(parse.GetValue(configFile), properties, cancellation));
+        command.SetAction(async (parse, cancellation) =>
+        {
+            // SIGTERM (a service manager, `warden ensemble`) stops the server as cleanly as Ctrl-C does.
+            using var signals = new TerminationSignals(cancellation);
+            return await RunAsync(parse.GetValue(configFile), properties, signals.Token);
+        });
         return command;
     }
 
