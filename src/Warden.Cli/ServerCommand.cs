@@ -46,6 +46,20 @@ public static class ServerCommand
         }
         var config = loaded.Config!;
         var settings = ServerSettings.From(config);
+        string self = Describe(config, withProcess: false);
+        DataDirectoryLock folders;
+        try
+        {
+            folders = DataDirectoryLock.Acquire([("dataDir", settings.DataDir), ("dataLogDir", settings.DataLogDir)],
+                Describe(config, withProcess: true));
+        }
+        catch (DataDirectoryInUseException e)
+        {
+            Console.Error.WriteLine($"warden: {e.Key} {e.Folder} is in use by {e.Holder}, so {self} cannot use it too " +
+                                    "(two servers writing one folder destroy each other's data); give each server its own dataDir and dataLogDir");
+            return 1;
+        }
+        using var heldFolders = folders;
         WardenServer opened;
         try
         {
@@ -87,5 +101,12 @@ public static class ServerCommand
         }
         log.LogInformation("Shutting down");
         return 0;
+    }
+
+    /// <summary>How other servers name this one: its server.N and its zoo.cfg.</summary>
+    private static string Describe(ServerConfig config, bool withProcess)
+    {
+        string file = (config.ConfigFilePath ?? "no zoo.cfg") + (withProcess ? $", pid {Environment.ProcessId}" : "");
+        return config.IsDistributed && config.MyId is long id ? $"server.{id} ({file})" : $"a standalone server ({file})";
     }
 }
