@@ -278,7 +278,7 @@ public sealed class ServerConfigErrorTests : IDisposable
             $"dataDir={dataDir}\ninitLimit=5\nsyncLimit=2\nserver.1=localhost:2888:2888\nserver.2=localhost:2889:3889\nserver.3=localhost:2890:3890\n");
 
         Assert.Equal(
-            "zoo.cfg line 5 (server.1): quorum port and election port are both 2888; they must differ, e.g. localhost:2888:3888",
+            "zoo.cfg line 4 (server.1): quorum port and election port are both 2888; they must differ, e.g. localhost:2888:3888",
             Assert.Single(result.Errors));
         Assert.Empty(result.Warnings);
     }

@@ -124,8 +124,9 @@ internal sealed class QuorumPort : IAsyncDisposable
                     .Select(p => $"server.{p.Id.Value}").ToList();
                 if (sharing.Count == 0) throw;
                 throw new InvalidOperationException(
-                    $"{owner} was elected leader but cannot listen on quorum port {endpoint}: {string.Join(" or ", sharing)} " +
-                    $"uses the same quorum port on this host and still holds it; give each server its own quorum port " +
+                    $"{owner} was elected leader but cannot listen on quorum port {endpoint}: it is still held, most likely by the " +
+                    $"previous leader, since {string.Join(" and ", sharing)} use{(sharing.Count == 1 ? "s" : "")} the same quorum port on this host; " +
+                    "give each server its own quorum port " +
                     $"(e.g. {string.Join(", ", _options.Peers.Select((p, i) => $"server.{p.Id.Value}={p.Host}:{2888 + i}:{p.ElectionPort}"))})", e);
             }
             _acceptLoop = AcceptLoopAsync(_listener);
