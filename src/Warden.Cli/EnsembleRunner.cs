@@ -196,14 +196,13 @@ public sealed class EnsembleRunner
         }));
     }
 
-    /// <summary>A clean stop: SIGTERM on Unix. Windows has no such signal; there the process is ended.</summary>
+    /// <summary>
+    /// A clean stop: SIGTERM on Unix. Windows has no such signal, but the servers share this console and so have
+    /// had the same Ctrl-C; whatever still runs after the grace period is ended there.
+    /// </summary>
     private static void Terminate(Process process)
     {
-        if (OperatingSystem.IsWindows())
-        {
-            process.Kill(entireProcessTree: true);
-            return;
-        }
+        if (OperatingSystem.IsWindows()) return;
         // ESRCH (already gone) is fine: the server may have seen the terminal's Ctrl-C itself and stopped.
         _ = kill(process.Id, 15);
     }
