@@ -101,7 +101,7 @@ public static class EnsembleCommand
         {
             Console.Out.WriteLine($"ensemble | using the zoo.cfg files already in {layout.Directory}");
         }
-        using var signals = new TerminationSignals(cancellation);
+        var signals = TerminationSignals.ForProcess(cancellation);
         return await new EnsembleRunner(layout, StatusCommand.UseColour()).RunAsync(signals.Token);
     }
 }

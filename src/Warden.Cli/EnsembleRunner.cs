@@ -15,6 +15,9 @@ public sealed class EnsembleRunner
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
 
+    // Once formed, a slower watch is enough to notice a new leader, and asks the servers less.
+    private static readonly TimeSpan FormedPollInterval = TimeSpan.FromSeconds(1);
+
     // Prefix colours for a terminal: cyan, magenta, yellow, green, blue, red, then again.
     private static readonly string[] Colours = ["36", "35", "33", "32", "34", "31"];
 
@@ -166,7 +169,7 @@ public sealed class EnsembleRunner
             {
                 shownLeader = null;
             }
-            await Task.Delay(PollInterval, cancellation);
+            await Task.Delay(shownLeader is null ? PollInterval : FormedPollInterval, cancellation);
         }
         cancellation.ThrowIfCancellationRequested();
     }

@@ -20,7 +20,7 @@ public static class ServerCommand
         command.SetAction(async (parse, cancellation) =>
         {
             // SIGTERM (a service manager, `warden ensemble`) stops the server as cleanly as Ctrl-C does.
-            using var signals = new TerminationSignals(cancellation);
+            var signals = TerminationSignals.ForProcess(cancellation);
             return await RunAsync(parse.GetValue(configFile), properties, signals.Token);
         });
         return command;

@@ -7,12 +7,19 @@ namespace Warden.Cli;
 /// in the same way whether a person presses Ctrl-C or a service manager or script sends SIGTERM. Without this the
 /// runtime ends the process on SIGTERM at once, with exit code 143 and no clean-up.
 /// </summary>
-public sealed class TerminationSignals : IDisposable
+public sealed class TerminationSignals
 {
     private readonly CancellationTokenSource _source;
     private readonly List<PosixSignalRegistration> _registrations = [];
 
-    public TerminationSignals(CancellationToken outer)
+    /// <summary>
+    /// Registers for the rest of the process's life: a second signal that arrives while the command is finishing
+    /// (a terminal's Ctrl-C reaches a whole process group, and `warden ensemble` also sends SIGTERM) must not end
+    /// the process with the signal's exit code once the clean stop is under way.
+    /// </summary>
+    public static TerminationSignals ForProcess(CancellationToken outer) => new(outer);
+
+    private TerminationSignals(CancellationToken outer)
     {
         _source = CancellationTokenSource.CreateLinkedTokenSource(outer);
         foreach (var signal in new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGQUIT })
@@ -40,11 +47,5 @@ public sealed class TerminationSignals : IDisposable
         Received ??= context.Signal;
         // Off the signal thread: continuations of the cancellation must not run inside the handler.
         _ = Task.Run(_source.Cancel);
-    }
-
-    public void Dispose()
-    {
-        foreach (var registration in _registrations) registration.Dispose();
-        _source.Dispose();
     }
 }

@@ -105,11 +105,13 @@ public sealed partial class EnsembleCommandTests : IDisposable
         string tmux = InstalledTools.Require("/usr/bin/tmux", "tmux");
         string socket = $"warden-test-{Guid.NewGuid():N}";
         int basePort = FreeBasePort(3);
-        string command = $"dotnet '{WardenDll}' ensemble --dir '{_root}' --base-port {basePort}";
+        // The shell prints the exit status into the pane: tmux itself does not always learn it (when it sees the
+        // terminal close before the process is reaped, #{pane_dead_status} stays empty).
+        string command = $"dotnet '{WardenDll}' ensemble --dir '{_root}' --base-port {basePort}; echo \"ensemble exit status $?\"";
         var children = new List<int>();
         try
         {
-            // remain-on-exit keeps the pane (and what it shows) after the command ends, with its exit status.
+            // remain-on-exit keeps the pane (and what it shows) after the command ends.
             var started = await ProcessRunner.RunAsync(tmux,
                 ["-L", socket, "new-session", "-d", "-s", "w", "-x", "220", "-y", "50", "-e", "NO_COLOR=", command,
                  ";", "set-option", "-t", "w", "remain-on-exit", "on"], TimeSpan.FromSeconds(30));
@@ -127,9 +129,9 @@ public sealed partial class EnsembleCommandTests : IDisposable
             var keys = await ProcessRunner.RunAsync(tmux, ["-L", socket, "send-keys", "-t", "w", "C-c"], TimeSpan.FromSeconds(30));
             Assert.True(keys.ExitCode == 0, keys.Describe());
 
-            await WaitForAsync(() => Screen(false).GetAwaiter().GetResult(), "Pane is dead");
+            await WaitForAsync(() => Screen(false).GetAwaiter().GetResult(), "ensemble exit status");
             string after = await Screen(false);
-            Assert.Contains("Pane is dead (status 0", after, StringComparison.Ordinal);
+            Assert.Contains("ensemble exit status 0\n", after, StringComparison.Ordinal);
             for (var id = 1; id <= 3; id++)
             {
                 Assert.Contains($"ensemble | zk{id} stopped (exit code 0)", after, StringComparison.Ordinal);
