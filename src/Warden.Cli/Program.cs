@@ -20,7 +20,10 @@ root.Subcommands.Add(DataCommands.Log());
 root.Subcommands.Add(DataCommands.Snapshot());
 root.Subcommands.Add(DataCommands.Purge());
 root.Subcommands.Add(StatusCommand.Create());
+root.Subcommands.Add(EnsembleCommand.Create());
 // Listed for `warden --help`; the command line itself was handled above.
 root.Subcommands.Add(new Command("cli",
     "A ZooKeeper shell with zkCli.sh's commands and output: warden cli [-server host:port[,...][/chroot]] [-timeout ms] [-r] [-waitforconnection] [command args]"));
-return await root.Parse(rest.ToArray()).InvokeAsync();
+// No termination handling of System.CommandLine's own: `server` and `ensemble` turn SIGINT and SIGTERM into a clean
+// stop themselves (TerminationSignals), and its handler would end them with 130 before they have finished stopping.
+return await root.Parse(rest.ToArray()).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

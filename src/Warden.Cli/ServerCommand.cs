@@ -19,7 +19,12 @@ public static class ServerCommand
             Arity = ArgumentArity.ZeroOrOne,
         };
         var command = new Command("server", Description()) { configFile };
-        command.SetAction((parse, cancellation) => RunAsync(parse.GetValue(configFile), properties, cancellation));
+        command.SetAction(async (parse, cancellation) =>
+        {
+            // SIGTERM (a service manager, `warden ensemble`) stops the server as cleanly as Ctrl-C does.
+            var signals = TerminationSignals.ForProcess(cancellation);
+            return await RunAsync(parse.GetValue(configFile), properties, signals);
+        });
         return command;
     }
 
@@ -65,7 +70,7 @@ public static class ServerCommand
         return text.ToString().TrimEnd();
     }
 
-    private static async Task<int> RunAsync(FileInfo? configFile, IReadOnlyDictionary<string, string> properties, CancellationToken cancellation)
+    private static async Task<int> RunAsync(FileInfo? configFile, IReadOnlyDictionary<string, string> properties, TerminationSignals signals)
     {
         using var loggerFactory = LoggerFactory.Create(builder => builder
             .AddSimpleConsole(options =>
@@ -91,6 +96,20 @@ public static class ServerCommand
                 configFile?.Name ?? "zoo.cfg");
         }
         var settings = ServerSettings.From(config);
+        string self = Describe(config, withProcess: false);
+        DataDirectoryLock folders;
+        try
+        {
+            folders = DataDirectoryLock.Acquire([("dataDir", settings.DataDir), ("dataLogDir", settings.DataLogDir)],
+                Describe(config, withProcess: true));
+        }
+        catch (DataDirectoryInUseException e)
+        {
+            Console.Error.WriteLine($"warden: {e.Key} {e.Folder} is in use by {e.Holder}, so {self} cannot use it too " +
+                                    "(two servers writing one folder destroy each other's data); give each server its own dataDir and dataLogDir");
+            return 1;
+        }
+        using var heldFolders = folders;
         WardenServer opened;
         try
         {
@@ -104,7 +123,7 @@ public static class ServerCommand
         var server = opened;
         try
         {
-            return await ServeAsync(server, settings, log, cancellation);
+            return await ServeAsync(server, settings, log, signals);
         }
         finally
         {
@@ -112,14 +131,10 @@ public static class ServerCommand
         }
     }
 
-    private static async Task<int> ServeAsync(WardenServer server, ServerSettings settings, ILogger log, CancellationToken cancellation)
+    private static async Task<int> ServeAsync(WardenServer server, ServerSettings settings, ILogger log, TerminationSignals signals)
     {
-        // Our own signal handlers: without them the runtime ends the process at SIGTERM before the server
-        // is disposed (seen: exit 143, no shutdown line). With them both signals stop it the same clean way.
-        var stop = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; stop.TrySetResult("Ctrl-C"); });
-        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; stop.TrySetResult("SIGTERM"); });
-        using var registration = cancellation.Register(() => stop.TrySetResult("a stop request"));
+        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var registration = signals.Token.Register(() => stop.TrySetResult());
         try
         {
             await server.StartAsync();
@@ -146,10 +161,24 @@ public static class ServerCommand
             Console.Error.WriteLine($"warden: stopping because {failure.Message}");
             return 1;
         }
-        string reason = await stop.Task;
+        await stop.Task;
+        string reason = signals.Received switch
+        {
+            PosixSignal.SIGINT => "Ctrl-C",
+            PosixSignal.SIGTERM => "SIGTERM",
+            PosixSignal.SIGQUIT => "SIGQUIT",
+            _ => "a stop request",
+        };
         var stopping = Stopwatch.StartNew();
         await server.DisposeAsync();
         log.LogInformation("Warden stopped on {Reason} in {Ms} ms; every acknowledged write is on disk", reason, stopping.ElapsedMilliseconds);
         return 0;
+    }
+
+    /// <summary>How other servers name this one: its server.N and its zoo.cfg.</summary>
+    private static string Describe(ServerConfig config, bool withProcess)
+    {
+        string file = (config.ConfigFilePath ?? "no zoo.cfg") + (withProcess ? $", pid {Environment.ProcessId}" : "");
+        return config.IsDistributed && config.MyId is long id ? $"server.{id} ({file})" : $"a standalone server ({file})";
     }
 }

@@ -75,7 +75,7 @@ public static class StatusCommand
     }
 
     /// <summary>Colour only for a person at a terminal: never into a pipe or file, and never when NO_COLOR is set.</summary>
-    private static bool UseColour() =>
+    internal static bool UseColour() =>
         !Console.IsOutputRedirected
         && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NO_COLOR"))
         && Environment.GetEnvironmentVariable("TERM") != "dumb";

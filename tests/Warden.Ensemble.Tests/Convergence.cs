@@ -14,8 +14,15 @@ internal static class Convergence
     /// Reads each writer's parent on each running member (after a sync) and fails on any acknowledged
     /// create that a member lacks, or on two members whose children lists differ.
     /// </summary>
+    public static Task AssertAcknowledgedWritesOnEveryMemberAsync(
+        EnsembleProcess ensemble, IReadOnlyList<AckedWriter> writers, ITestOutputHelper output) =>
+        AssertAcknowledgedWritesOnEveryMemberAsync(ensemble,
+            writers.Select(w => (w.Parent, w.Acknowledged, w.ConnectionLosses)).ToList(), output);
+
+    /// <summary>The same check for any writer: its parent, its acknowledged child names, and its unknown outcomes.</summary>
     public static async Task AssertAcknowledgedWritesOnEveryMemberAsync(
-        EnsembleProcess ensemble, IReadOnlyList<AckedWriter> writers, ITestOutputHelper output)
+        EnsembleProcess ensemble, IReadOnlyList<(string Parent, IReadOnlyList<string> Acknowledged, int ConnectionLosses)> writers,
+        ITestOutputHelper output)
     {
         foreach (var writer in writers)
         {

@@ -94,6 +94,8 @@ internal sealed partial class ServerConfigReader
             QuorumServer? server = QuorumServer.TryParse(id, value, $"{where} (server.{id})", _errors);
             if (server is null)
             {
+                // The line's own error is the root cause; what follows from the server missing is not reported.
+                _brokenServerIds.Add(id);
                 continue;
             }
             if (servers.ContainsKey(id))
@@ -109,6 +111,10 @@ internal sealed partial class ServerConfigReader
     /// <summary>QuorumPeerConfig.parseDynamicConfig's rules on how many voters and observers make sense.</summary>
     private void CheckEnsembleShape()
     {
+        if (_brokenServerIds.Count > 0)
+        {
+            return; // counting servers is meaningless until every server.N line parses
+        }
         int participants = _config.ParticipantCount;
         int observers = _config.Servers.Count - participants;
         if (participants == 0)
@@ -168,6 +174,10 @@ internal sealed partial class ServerConfigReader
             return; // reported with its path by the filesystem check
         }
         QuorumServer? self = _config.Self;
+        if (self is null && _brokenServerIds.Contains(myId))
+        {
+            return; // its server.N line is there but broken, and says so
+        }
         if (self is null)
         {
             string ids = string.Join(", ", _config.Servers.Select(s => s.Id));

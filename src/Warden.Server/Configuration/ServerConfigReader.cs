@@ -31,6 +31,7 @@ internal sealed partial class ServerConfigReader
     private readonly List<string> _warnings = [];
     private readonly SystemPropertySet _system;
     private readonly List<(string Where, string Value, long Id)> _serverEntries = [];
+    private readonly HashSet<long> _brokenServerIds = [];
     private ServerConfig _config = new();
     private PropertyEntry? _dataDirEntry;
     private PropertyEntry? _dataLogDirEntry;

@@ -268,6 +268,22 @@ public sealed class ServerConfigErrorTests : IDisposable
     }
 
     [Fact]
+    public void ABrokenServerLineIsReportedAloneNotWithWhatItCauses()
+    {
+        // Its own server.1 line is broken, so "myid says 1 but there is no server.1" and "2 voting servers tolerate
+        // no failure" would only be consequences of the one mistake.
+        string dataDir = DataDirWithMyId("1");
+
+        ConfigLoadResult result = _sandbox.Load(
+            $"dataDir={dataDir}\ninitLimit=5\nsyncLimit=2\nserver.1=localhost:2888:2888\nserver.2=localhost:2889:3889\nserver.3=localhost:2890:3890\n");
+
+        Assert.Equal(
+            "zoo.cfg line 4 (server.1): quorum port and election port are both 2888; they must differ, e.g. localhost:2888:3888",
+            Assert.Single(result.Errors));
+        Assert.Empty(result.Warnings);
+    }
+
+    [Fact]
     public void ConflictingClientPortsBetweenClientPortAndTheServerLine()
     {
         string dataDir = DataDirWithMyId("1");

@@ -27,6 +27,8 @@ internal sealed class ElectionLinks : IAsyncDisposable
     private readonly HashSet<ServerId> _dialing = new();
     private readonly ConcurrentDictionary<ServerId, (string Host, int Port)> _advertised = new();
     private readonly ConcurrentDictionary<ServerId, string> _problems = new();
+    private readonly ConcurrentDictionary<ServerId, ServerId> _wrongServerAt = new();
+    private readonly ConcurrentDictionary<ServerId, string> _configSeen = new();
 
     // Apache's receive queue holds 100 and drops the oldest; the loopback queue follows the same rule.
     private readonly Channel<Notification> _loopback = System.Threading.Channels.Channel.CreateBounded<Notification>(new BoundedChannelOptions(100)
@@ -55,7 +57,7 @@ internal sealed class ElectionLinks : IAsyncDisposable
     public void Start()
     {
         var self = _options.SelfAddress;
-        _listener = HostPort.Listen(HostPort.BindEndpoint(self.Host, self.ElectionPort, _options.ListenOnAllIPs), "election");
+        _listener = HostPort.Listen(HostPort.BindEndpoint(self.Host, self.ElectionPort, _options.ListenOnAllIPs, $"server.{_options.Self.Value}"), "election", $"server.{_options.Self.Value}");
         _acceptLoop = AcceptLoopAsync(_listener);
         _loopbackLoop = LoopbackLoopAsync();
     }
@@ -109,8 +111,69 @@ internal sealed class ElectionLinks : IAsyncDisposable
         lock (_gate) _lastSent[peer] = message;
     }
 
-    internal void OnNotification(ServerId from, Notification notification) =>
+    internal void OnNotification(ServerId from, Notification notification)
+    {
+        if (from != _options.Self && notification.Config.Length > 0) CompareServerLists(from, notification.Config);
         Deliver(new Envelope(from, _options.Self, Warden.Consensus.Channel.Election, new ElectionMessage(notification)));
+    }
+
+    /// <summary>
+    /// Every notification carries the sender's server list (Apache's QuorumVerifier text). A member whose list differs
+    /// elects with other numbers and addresses than this one, which shows up only as an election that never ends;
+    /// say once per sender and list how the two differ.
+    /// </summary>
+    private void CompareServerLists(ServerId from, byte[] config)
+    {
+        string text = System.Text.Encoding.UTF8.GetString(config);
+        if (_configSeen.TryGetValue(from, out var seen) && seen == text) return;
+        _configSeen[from] = text;
+        var theirs = ServerLines(text);
+        if (theirs.Count == 0) return;
+        var ours = _options.Peers.ToDictionary(p => p.Id.Value, p => (p.Host, p.QuorumPort, p.ElectionPort));
+        var differences = new List<string>();
+        foreach (var (id, line) in theirs.OrderBy(t => t.Key))
+        {
+            if (!ours.TryGetValue(id, out var mine)) differences.Add($"it has server.{id}={line.Text}, which this server does not");
+            else if (mine.QuorumPort != line.QuorumPort || mine.ElectionPort != line.ElectionPort || !SameHost(mine.Host, line.Host))
+            {
+                differences.Add($"it has server.{id}={line.Text} where this server has {HostPort.Format(mine.Host, mine.QuorumPort)}:{mine.ElectionPort}");
+            }
+        }
+        foreach (var id in ours.Keys.Where(id => !theirs.ContainsKey(id)).Order())
+        {
+            differences.Add($"it has no server.{id}");
+        }
+        if (differences.Count == 0) return;
+        _log.LogWarning("server.{Peer}'s server list differs from this server's: {Differences}; give every member the same server.N lines",
+            from.Value, string.Join("; ", differences));
+    }
+
+    /// <summary>The server.N lines of a QuorumVerifier text: server.N=host:quorumPort:electionPort[:role][;client].</summary>
+    private static Dictionary<long, (string Text, string Host, int QuorumPort, int ElectionPort)> ServerLines(string text)
+    {
+        var lines = new Dictionary<long, (string, string, int, int)>();
+        foreach (var raw in text.Split('\n'))
+        {
+            int equals = raw.IndexOf('=');
+            if (!raw.StartsWith("server.", StringComparison.Ordinal) || equals < 0) continue;
+            if (!long.TryParse(raw.AsSpan(7, equals - 7), System.Globalization.CultureInfo.InvariantCulture, out long id)) continue;
+            string value = raw[(equals + 1)..];
+            string address = value.Split(';')[0];
+            // host:quorum:election[:role], the host possibly an IPv6 literal in brackets.
+            var parts = address.StartsWith('[') ? SplitBracketed(address) : address.Split(':');
+            if (parts.Length < 3 || !int.TryParse(parts[1], System.Globalization.CultureInfo.InvariantCulture, out int quorum)
+                || !int.TryParse(parts[2], System.Globalization.CultureInfo.InvariantCulture, out int election)) continue;
+            lines[id] = (address, parts[0], quorum, election);
+        }
+        return lines;
+    }
+
+    private static string[] SplitBracketed(string address)
+    {
+        int close = address.IndexOf(']');
+        if (close < 0) return [];
+        return [address[1..close], .. address[(close + 1)..].TrimStart(':').Split(':')];
+    }
 
     internal void OnLinkClosed(ElectionLink link)
     {
@@ -198,7 +261,11 @@ internal sealed class ElectionLinks : IAsyncDisposable
             // Apache gives a dialler that does not know its sid a temporary negative one.
             sid = new ServerId(Interlocked.Decrement(ref _nextObserverId));
         }
-        if (hello.Addresses.Count > 0) _advertised[sid] = hello.Addresses[0];
+        if (hello.Addresses.Count > 0)
+        {
+            _advertised[sid] = hello.Addresses[0];
+            NoteWrongServerAt(sid, hello.Addresses[0]);
+        }
         if (sid == _options.Self)
         {
             _log.LogWarning("Closing an election connection from {Remote} that claims this server's own id {Sid}", remote, sid);
@@ -222,6 +289,34 @@ internal sealed class ElectionLinks : IAsyncDisposable
         Register(sid, socket);
     }
 
+    /// <summary>
+    /// A server that says it is <paramref name="sid"/> but listens where this server's configuration puts another
+    /// server: the other server cannot be reached there, and the reason is a myid or server.N line that disagrees.
+    /// </summary>
+    private void NoteWrongServerAt(ServerId sid, (string Host, int Port) advertised)
+    {
+        foreach (var peer in _options.Peers)
+        {
+            if (peer.Id == sid || peer.Id == _options.Self || peer.ElectionPort != advertised.Port) continue;
+            if (!SameHost(peer.Host, advertised.Host)) continue;
+            _wrongServerAt[peer.Id] = sid;
+            _problems[peer.Id] = WrongServerText(sid);
+        }
+    }
+
+    private static string WrongServerText(ServerId answering) =>
+        $"server.{answering.Value} answers at that address (server.{answering.Value}'s myid, or its server.N lines, disagree with this server's zoo.cfg)";
+
+    private static bool SameHost(string a, string b)
+    {
+        static string Key(string host)
+        {
+            string h = host.Trim('[', ']').ToLowerInvariant();
+            return h is "localhost" or "::1" || h.StartsWith("127.", StringComparison.Ordinal) ? "loopback" : h;
+        }
+        return Key(a) == Key(b);
+    }
+
     private void Register(ServerId sid, Socket socket)
     {
         var link = new ElectionLink(this, sid, socket, _log);
@@ -238,6 +333,7 @@ internal sealed class ElectionLinks : IAsyncDisposable
         }
         old?.Close();
         _problems.TryRemove(sid, out _);
+        _wrongServerAt.TryRemove(sid, out _);
         _log.LogDebug("Election link with {Sid} is up", sid);
         link.Start();
     }
@@ -262,7 +358,7 @@ internal sealed class ElectionLinks : IAsyncDisposable
             if (configured is not null) target = (configured.Host, configured.ElectionPort);
             else if (!_advertised.TryGetValue(sid, out target))
             {
-                _problems[sid] = "no election address is known for it (not in the configuration and it never dialled in)";
+                _problems[sid] = "no election address is known for it (not in the configuration and it never connected)";
                 return;
             }
             where = HostPort.Format(target.Host, target.Port);
@@ -280,7 +376,7 @@ internal sealed class ElectionLinks : IAsyncDisposable
                 }
                 catch (OperationCanceledException) when (!_stopping.IsCancellationRequested)
                 {
-                    _problems[sid] = $"timed out after {_options.ConnectTimeoutMs} ms connecting to {where}";
+                    _problems[sid] = $"timed out after {_options.ConnectTimeoutMs} ms (a firewall, or a host that is down)";
                     return;
                 }
             }
@@ -291,8 +387,8 @@ internal sealed class ElectionLinks : IAsyncDisposable
                 {
                     if (!_links.ContainsKey(sid))
                     {
-                        _problems[sid] = $"reached {where} but it has not dialled back yet (a higher id dials back; " +
-                                         "if this stays, check that its configuration lists this server's election address)";
+                        _problems[sid] = _wrongServerAt.TryGetValue(sid, out var answering) ? WrongServerText(answering) : "answers, but has not connected back (a higher id connects back; if this stays, " +
+                                         "its zoo.cfg does not list this server's election address as this one does)";
                     }
                 }
                 return;
@@ -304,10 +400,10 @@ internal sealed class ElectionLinks : IAsyncDisposable
         {
             _problems[sid] = e.SocketErrorCode switch
             {
-                SocketError.ConnectionRefused => $"connection refused at {where} (is it running?)",
-                SocketError.HostNotFound or SocketError.NoData => $"cannot resolve {where}",
-                SocketError.TimedOut => $"timed out connecting to {where}",
-                _ => $"cannot connect to {where}: {e.Message}",
+                SocketError.ConnectionRefused => "connection refused (is it running?)",
+                SocketError.HostNotFound or SocketError.NoData => "the host name does not resolve",
+                SocketError.TimedOut => "timed out (a firewall, or a host that is down)",
+                _ => $"cannot connect: {e.Message}",
             };
         }
         catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or IOException or InvalidOperationException)

@@ -24,10 +24,19 @@ internal static class HostPort
     }
 
     /// <summary>The address to bind for a configured host: every interface when asked, else the host's first address.</summary>
-    public static IPEndPoint BindEndpoint(string host, int port, bool allInterfaces)
+    /// <param name="owner">Whose line names the host, e.g. "server.1", for the message when it does not resolve.</param>
+    public static IPEndPoint BindEndpoint(string host, int port, bool allInterfaces, string owner = "this server")
     {
         if (allInterfaces) return new IPEndPoint(IPAddress.IPv6Any, port);
-        return new IPEndPoint(Resolve(host), port);
+        try
+        {
+            return new IPEndPoint(Resolve(host), port);
+        }
+        catch (SocketException e)
+        {
+            throw new InvalidOperationException(
+                $"{owner}'s host {host} does not resolve ({e.Message}); fix the host in the {owner} line, or myid if this machine is not {owner}", e);
+        }
     }
 
     public static IPAddress Resolve(string host)
@@ -39,8 +48,9 @@ internal static class HostPort
             ?? throw new SocketException((int)SocketError.HostNotFound);
     }
 
-    /// <summary>Opens a listening socket, with a message that names the port and its role when the port is taken.</summary>
-    public static Socket Listen(IPEndPoint endpoint, string role)
+    /// <summary>Opens a listening socket, with a message that names the port, its role and the cause when it cannot.</summary>
+    /// <param name="owner">Whose server.N line gives the port, e.g. "server.1".</param>
+    public static Socket Listen(IPEndPoint endpoint, string role, string owner = "this server")
     {
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
@@ -53,9 +63,13 @@ internal static class HostPort
         catch (SocketException e)
         {
             socket.Dispose();
-            throw new InvalidOperationException(
-                $"Cannot listen on the {role} port {endpoint}: {e.Message}. Another process (or another server of this " +
-                "ensemble on the same machine) holds it; stop it or change that port in the server.N line.", e);
+            string message = e.SocketErrorCode == SocketError.AddressNotAvailable
+                ? $"{owner}'s {role} address {endpoint} is not an address of this machine, yet myid says this is {owner}; " +
+                  $"write this machine's own number into myid, or this machine's address into the {owner} line " +
+                  "(or set quorumListenOnAllIPs=true)"
+                : $"Cannot listen on {owner}'s {role} port {endpoint}: {e.Message}. Another process (or another server " +
+                  $"of this ensemble on the same machine) holds it; stop it or change that port in the {owner} line.";
+            throw new InvalidOperationException(message, e);
         }
     }
 }

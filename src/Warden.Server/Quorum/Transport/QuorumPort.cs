@@ -110,7 +110,25 @@ internal sealed class QuorumPort : IAsyncDisposable
             if (_disposed) throw new ObjectDisposedException(nameof(QuorumTransport));
             if (_listener is not null) return;
             var self = _options.SelfAddress;
-            _listener = HostPort.Listen(HostPort.BindEndpoint(self.Host, self.QuorumPort, _options.ListenOnAllIPs), "quorum");
+            string owner = $"server.{_options.Self.Value}";
+            var endpoint = HostPort.BindEndpoint(self.Host, self.QuorumPort, _options.ListenOnAllIPs, owner);
+            try
+            {
+                _listener = HostPort.Listen(endpoint, "quorum", owner);
+            }
+            catch (InvalidOperationException e) when (e.InnerException is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse })
+            {
+                // The founding tutorial's servers share quorum port 2888 on one host; a new leader cannot listen while
+                // the one before it still holds the port.
+                var sharing = _options.Peers.Where(p => p.Id != _options.Self && p.QuorumPort == self.QuorumPort && p.Host == self.Host)
+                    .Select(p => $"server.{p.Id.Value}").ToList();
+                if (sharing.Count == 0) throw;
+                throw new InvalidOperationException(
+                    $"{owner} was elected leader but cannot listen on quorum port {endpoint}: it is still held, most likely by the " +
+                    $"previous leader, since {string.Join(" and ", sharing)} use{(sharing.Count == 1 ? "s" : "")} the same quorum port on this host; " +
+                    "give each server its own quorum port " +
+                    $"(e.g. {string.Join(", ", _options.Peers.Select((p, i) => $"server.{p.Id.Value}={p.Host}:{2888 + i}:{p.ElectionPort}"))})", e);
+            }
             _acceptLoop = AcceptLoopAsync(_listener);
         }
     }

@@ -138,7 +138,7 @@ public sealed class ElectionTransportTests
         Assert.Equal(1, System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(hello.AsSpan(8)));
         await ReadExactlyAsync(accepted, System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(hello.AsSpan(16)));
         Assert.True(await ClosedByPeerAsync(accepted), "a lower sid keeps no connection it dialled to a higher sid");
-        Assert.Contains("dialled back", one.ElectionLinkProblems[new ServerId(2)]);
+        Assert.Contains("has not connected back", one.ElectionLinkProblems[new ServerId(2)]);
     }
 
     [Fact]
