@@ -88,7 +88,7 @@ public sealed partial class EnsembleCommandTests : IDisposable
             for (var id = 1; id <= 3; id++)
             {
                 Assert.Contains($"ensemble | zk{id} stopped (exit code 0)\n", text, StringComparison.Ordinal);
-                Assert.Matches($@"(?m)^zk{id} \| .*Shutting down", text);
+                Assert.Matches($@"(?m)^zk{id} \| .*Warden stopped on SIGTERM in \d+ ms", text);
             }
             Assert.All(children, pid => Assert.False(IsAlive(pid), $"server pid {pid} still runs"));
         }

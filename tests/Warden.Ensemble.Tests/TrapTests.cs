@@ -299,11 +299,13 @@ public sealed partial class TrapTests
     private static async Task<List<string>> StartAndCollectErrorsAsync(EnsembleMember member)
     {
         member.Start();
-        var stopwatch = Stopwatch.StartNew();
-        while (member.IsRunning)
+        try
         {
-            Assert.True(stopwatch.Elapsed < Bound, $"server.{member.Id} did not stop\n{member.CapturedOutput}");
-            await Task.Delay(50);
+            await member.WaitForExitAsync(Bound);
+        }
+        catch (OperationCanceledException)
+        {
+            Assert.Fail($"server.{member.Id} did not stop within {Bound.TotalSeconds:0} s\n{member.CapturedOutput}");
         }
         return member.CapturedOutput.Split('\n')
             .Where(l => l.StartsWith("err| ", StringComparison.Ordinal))

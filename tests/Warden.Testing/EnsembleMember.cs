@@ -107,6 +107,19 @@ public sealed partial class EnsembleMember
         get { lock (gate) return process is { HasExited: false }; }
     }
 
+    /// <summary>
+    /// Waits, within <paramref name="bound"/>, for the process to end on its own, with its output read to the end
+    /// (<see cref="IsRunning"/> turns false before the last lines have been read).
+    /// </summary>
+    public async Task WaitForExitAsync(TimeSpan bound)
+    {
+        Process? current;
+        lock (gate) current = process;
+        if (current is null) return;
+        using var timeout = new CancellationTokenSource(bound);
+        await current.WaitForExitAsync(timeout.Token);
+    }
+
     /// <summary>True between <see cref="Pause"/> and <see cref="Resume"/>.</summary>
     public bool IsPaused
     {
