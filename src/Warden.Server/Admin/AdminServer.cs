@@ -54,7 +54,11 @@ public sealed class AdminServer : IAsyncDisposable
         // Routing matches "/commands" and "/commands/" alike.
         app.MapGet(root.Length == 0 ? "/" : root, ListCommandsAsync);
         app.MapGet(root + "/{name}", RunCommandAsync);
-        if (root.Length > 0) _console?.Map(app, _commands);
+        if (_console is not null)
+        {
+            if (Console.WebConsole.FitsBeside(root)) _console.Map(app, _commands);
+            else _log.LogInformation("The web console is off: admin.commandURL {Url} takes the paths it would use", _settings.CommandUrl);
+        }
         try
         {
             await app.StartAsync().ConfigureAwait(false);

@@ -43,6 +43,13 @@ public sealed partial class WebConsole : IAsyncDisposable
         _log = log;
     }
 
+    /// <summary>
+    /// The console takes / and /console/..., so it stays off when the commands are at / or under /console
+    /// (the command URL of an existing setup wins over the console).
+    /// </summary>
+    public static bool FitsBeside(string commandRoot) =>
+        commandRoot.Length > 0 && commandRoot != "/console" && !commandRoot.StartsWith("/console/", StringComparison.Ordinal);
+
     /// <summary>Adds the page, its assets and the API to the admin host.</summary>
     internal void Map(IEndpointRouteBuilder app, AdminCommands commands)
     {
