@@ -27,8 +27,8 @@ public sealed class Browser : IDisposable
         _service.SuppressInitialDiagnosticInformation = true;
         var options = new ChromeOptions { BinaryLocation = ChromiumPath };
         // --no-sandbox: the tests may run as root in a container, where Chromium's sandbox cannot start.
-        options.AddArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--no-first-run", "--disable-extensions", "--disable-breakpad", "--disable-crash-reporter", "--user-data-dir=" + _profile);
+        options.AddArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+            "--disable-extensions", "--disable-breakpad", "--disable-crash-reporter", "--user-data-dir=" + _profile);
         Driver = new ChromeDriver(_service, options, ConsoleServer.Timeout);
     }
 
