@@ -73,4 +73,19 @@ public sealed class ConsoleBrowserTests(ConsoleServer console) : IClassFixture<C
         browser.WaitFor(d => d.FindElement(By.Id("node-data")).Text == "new", "the data the page set");
         Assert.Equal("new", Encoding.UTF8.GetString((await console.Client.GetDataAsync("/editable")).Data));
     }
+
+    [Fact]
+    public void TheEnsembleAndConnectionsTabsShowTheServer()
+    {
+        using var browser = new Browser();
+        browser.Driver.Navigate().GoToUrl(console.BaseUrl + "/");
+        browser.Element("button[data-tab=\"ensemble-tab\"]").Click();
+        browser.WaitFor(d => d.FindElement(By.Id("server")).Text.Contains("mode standalone"), "this server's mode");
+        browser.Element("button[data-tab=\"connections-tab\"]").Click();
+        // The test's own session and the console's are both connections; each row shows its session.
+        browser.WaitFor(d => d.FindElements(By.CssSelector("#connections tr")).Count >= 3, "the connections");
+        string sessionId = "0x" + console.Client.SessionId.Value.ToString("x", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains(sessionId, browser.TextOf("#connections"));
+        Assert.False(browser.Driver.FindElement(By.Id("tree-tab")).Displayed);
+    }
 }

@@ -32,15 +32,18 @@ public sealed partial class WebConsole : IAsyncDisposable
 
     private readonly ConsoleSessions _sessions;
     private readonly ILogger _log;
+    private readonly string? _myId;
     private AdminCommands? _commands;
     private int _openStreams;
 
     /// <param name="clientEndPoint">The server's client port, read when the first session connects.</param>
     /// <param name="superDigest">zookeeper.DigestAuthenticationProvider.superDigest; null keeps the console read-only.</param>
-    public WebConsole(Func<IPEndPoint> clientEndPoint, string? superDigest, ILogger log)
+    /// <param name="myId">This member's id in an ensemble (its myid); null for a standalone server.</param>
+    public WebConsole(Func<IPEndPoint> clientEndPoint, string? superDigest, ILogger log, long? myId = null)
     {
         _sessions = new ConsoleSessions(clientEndPoint, superDigest, log);
         _log = log;
+        _myId = myId?.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <summary>
@@ -139,24 +142,6 @@ public sealed partial class WebConsole : IAsyncDisposable
                 ["acl"] = ConsoleJson.Acl(acl.Acl),
             };
         }).ConfigureAwait(false);
-    }
-
-    /// <summary>The AdminServer's own figures: this server's mode and zxid, and the members it knows of.</summary>
-    private async Task EnsembleAsync(HttpContext context)
-    {
-        var stats = await _commands!.RunAsync("server_stats", NoArguments).ConfigureAwait(false);
-        var voting = await _commands.RunAsync("voting_view", NoArguments).ConfigureAwait(false);
-        var monitor = await _commands.RunAsync("monitor", NoArguments).ConfigureAwait(false);
-        var body = new JsonObject
-        {
-            ["server"] = stats["server_stats"]?.DeepClone(),
-            ["error"] = stats["error"]?.DeepClone(),
-            ["members"] = voting["current_config"]?.DeepClone(),
-            ["peer_state"] = monitor["peer_state"]?.DeepClone(),
-            ["synced_followers"] = monitor["synced_followers"]?.DeepClone(),
-            ["pending_syncs"] = monitor["pending_syncs"]?.DeepClone(),
-        };
-        await WriteJsonAsync(context, StatusCodes.Status200OK, body).ConfigureAwait(false);
     }
 
     private async Task ConnectionsAsync(HttpContext context)

@@ -307,8 +307,19 @@ async function showEnsemble() {
       ["outstanding requests", server.outstanding_requests ?? ""],
       ["synced followers", ensemble.synced_followers ?? ""],
     ]);
-    renderTable($("members"), Object.entries(ensemble.members || {}).map(([id, member]) =>
-      [`server.${id}`, `${member.server_addresses.join(",")} election ${member.election_addresses.join(",")} client ${member.client_address}`]));
+    const head = ["server", "mode", "zxid", "lag (txns)", "quorum address", "client address"];
+    const header = document.createElement("tr");
+    header.append(...head.map(text => { const cell = document.createElement("th"); cell.textContent = text; return cell; }));
+    const rows = ensemble.members.map(member => {
+      const row = document.createElement("tr");
+      row.dataset.member = member.id;
+      row.append(...[`server.${member.id}${member.self ? " (this one)" : ""}`, member.mode ?? member.error ?? "",
+        member.zxid ?? "", member.lag ?? "", member.server_address ?? "", member.client_address ?? ""].map(value => {
+        const cell = document.createElement("td"); cell.textContent = String(value); return cell;
+      }));
+      return row;
+    });
+    $("members").replaceChildren(header, ...rows);
   } catch (error) {
     showMessage(`ensemble: ${error.message}`, true);
   }
