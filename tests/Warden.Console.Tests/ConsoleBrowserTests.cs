@@ -72,6 +72,42 @@ public sealed class ConsoleBrowserTests(ConsoleServer console) : IClassFixture<C
         browser.WaitFor(d => d.SwitchTo().Alert(), "the confirmation").Accept();
         browser.WaitFor(d => d.FindElement(By.Id("node-data")).Text == "new", "the data the page set");
         Assert.Equal("new", Encoding.UTF8.GetString((await console.Client.GetDataAsync("/editable")).Data));
+
+        browser.Element(Browser.Item("/editable") + " > .toggle").Click();
+        browser.Element("#child-name").SendKeys("made-here");
+        browser.Element("#create-button").Click();
+        var create = browser.WaitFor(d => d.SwitchTo().Alert(), "the confirmation");
+        Assert.Equal("Create /editable/made-here?", create.Text);
+        create.Accept();
+        browser.Element(Browser.Item("/editable/made-here"));
+        Assert.NotNull(await console.Client.ExistsAsync("/editable/made-here"));
+
+        browser.Element(Browser.Item("/editable/made-here") + " > .name").Click();
+        browser.WaitFor(d => d.FindElement(By.Id("node-path")).Text == "/editable/made-here", "the new node selected");
+        browser.Element("#delete-button").Click();
+        var delete = browser.WaitFor(d => d.SwitchTo().Alert(), "the confirmation");
+        Assert.Equal("Delete /editable/made-here?", delete.Text);
+        delete.Accept();
+        browser.WaitFor(d => d.FindElements(By.CssSelector(Browser.Item("/editable/made-here"))).Count == 0, "the deleted node to go");
+        Assert.Null(await console.Client.ExistsAsync("/editable/made-here"));
+    }
+
+    [Fact]
+    public async Task ALargeNodeShowsItsChildrenAPageAtATime()
+    {
+        await console.Client.CreateAsync("/many", null);
+        await Task.WhenAll(Enumerable.Range(0, 150).Select(i => console.Client.CreateAsync($"/many/n{i:D3}", null)));
+        using var browser = new Browser();
+        browser.Driver.Navigate().GoToUrl(console.BaseUrl + "/");
+        browser.Element(Browser.Item("/many") + " > .toggle").Click();
+        const string children = "li[data-path=\"/many\"] > ul > li[data-path]";
+        browser.WaitFor(d => d.FindElements(By.CssSelector(children)).Count == 100, "the first page");
+        Assert.Equal("/many/n099", browser.Driver.FindElements(By.CssSelector(children))[^1].GetAttribute("data-path"));
+
+        browser.Element(Browser.Item("/many") + " > ul > li > .more").Click();
+        browser.WaitFor(d => d.FindElements(By.CssSelector(children)).Count == 150, "the second page");
+        Assert.Empty(browser.Driver.FindElements(By.CssSelector(Browser.Item("/many") + " > ul > li > .more")));
+        Assert.Equal("/many/n149", browser.Driver.FindElements(By.CssSelector(children))[^1].GetAttribute("data-path"));
     }
 
     [Fact]
