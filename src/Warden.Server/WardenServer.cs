@@ -117,7 +117,9 @@ public sealed class WardenServer : IAsyncDisposable
         }
         if (_settings.AdminServer is { } admin)
         {
-            var server = new Admin.AdminServer(admin, new Admin.AdminCommands(words), _log);
+            var listener = _listener!;
+            var console = new Admin.Console.WebConsole(() => listener.LocalEndPoint, _settings.SuperDigest, _log, _settings.Ensemble?.MyId);
+            var server = new Admin.AdminServer(admin, new Admin.AdminCommands(words), _log, console);
             if (await server.StartAsync().ConfigureAwait(false)) _admin = server;
         }
         if (_settings.Prometheus is { } prometheus)

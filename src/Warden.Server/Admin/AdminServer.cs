@@ -20,13 +20,16 @@ public sealed class AdminServer : IAsyncDisposable
     private readonly AdminServerSettings _settings;
     private readonly AdminCommands _commands;
     private readonly ILogger _log;
+    private readonly Console.WebConsole? _console;
     private WebApplication? _app;
 
-    public AdminServer(AdminServerSettings settings, AdminCommands commands, ILogger log)
+    /// <param name="console">The web console served at / beside the commands; left out when the command URL is /.</param>
+    public AdminServer(AdminServerSettings settings, AdminCommands commands, ILogger log, Console.WebConsole? console = null)
     {
         _settings = settings;
         _commands = commands;
         _log = log;
+        _console = console;
     }
 
     /// <summary>The bound endpoint (the real port when 0 was asked for); null when the server did not start.</summary>
@@ -51,6 +54,11 @@ public sealed class AdminServer : IAsyncDisposable
         // Routing matches "/commands" and "/commands/" alike.
         app.MapGet(root.Length == 0 ? "/" : root, ListCommandsAsync);
         app.MapGet(root + "/{name}", RunCommandAsync);
+        if (_console is not null)
+        {
+            if (Console.WebConsole.FitsBeside(root)) _console.Map(app, _commands);
+            else _log.LogInformation("The web console is off: admin.commandURL {Url} takes the paths it would use", _settings.CommandUrl);
+        }
         try
         {
             await app.StartAsync().ConfigureAwait(false);
@@ -92,6 +100,7 @@ public sealed class AdminServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_console is not null) await _console.DisposeAsync().ConfigureAwait(false);
         if (_app is null) return;
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
