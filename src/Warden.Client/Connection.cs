@@ -83,23 +83,8 @@ internal sealed class Connection : IAsyncDisposable
             writer.EndFrame();
             await _output.WriteAsync(writer.WrittenMemory, cancellationToken).ConfigureAwait(false);
         }
-        while (true)
-        {
-            var result = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
-            var buffer = result.Buffer;
-            var status = Framing.TryReadFrame(ref buffer, _maxPacketBytes, out var payload, out int length);
-            if (status == FrameStatus.Complete)
-            {
-                var bytes = payload.ToArray();
-                _input.AdvanceTo(buffer.Start);
-                var reader = new JuteReader(bytes);
-                _lastReceived = _time.GetTimestamp();
-                return ConnectResponse.Read(ref reader);
-            }
-            if (status == FrameStatus.Invalid) throw new IOException($"{Server} answered the handshake with a {length}-byte packet");
-            _input.AdvanceTo(buffer.Start, buffer.End);
-            if (result.IsCompleted) throw new IOException($"{Server} closed the connection during the handshake");
-        }
+        var reader = new JuteReader(await ReadOneFrameAsync("answered the handshake", "during the handshake", cancellationToken).ConfigureAwait(false));
+        return ConnectResponse.Read(ref reader);
     }
 
     /// <summary>
@@ -116,6 +101,19 @@ internal sealed class Connection : IAsyncDisposable
             writer.EndFrame();
             await _output.WriteAsync(writer.WrittenMemory, cancellationToken).ConfigureAwait(false);
         }
+        var reader = new JuteReader(await ReadOneFrameAsync("answered a SASL request", "during the SASL login", cancellationToken).ConfigureAwait(false));
+        var header = ReplyHeader.Read(ref reader);
+        if (header.Xid != xid) throw new IOException($"{Server} answered xid {header.Xid} to the SASL request with xid {xid}");
+        if (header.Err != 0) return ((ErrorCode)header.Err, null);
+        return (ErrorCode.Ok, SaslResponse.Read(ref reader).Token);
+    }
+
+    /// <summary>
+    /// Reads exactly one frame, before <see cref="RunAsync"/> takes over the input; the phrases name the step in the
+    /// messages for an oversized frame ("{Server} answered the handshake with a N-byte packet") and a closed connection.
+    /// </summary>
+    private async Task<byte[]> ReadOneFrameAsync(string answered, string during, CancellationToken cancellationToken)
+    {
         while (true)
         {
             var result = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
@@ -126,15 +124,11 @@ internal sealed class Connection : IAsyncDisposable
                 var bytes = payload.ToArray();
                 _input.AdvanceTo(buffer.Start);
                 _lastReceived = _time.GetTimestamp();
-                var reader = new JuteReader(bytes);
-                var header = ReplyHeader.Read(ref reader);
-                if (header.Xid != xid) throw new IOException($"{Server} answered xid {header.Xid} to the SASL request with xid {xid}");
-                if (header.Err != 0) return ((ErrorCode)header.Err, null);
-                return (ErrorCode.Ok, SaslResponse.Read(ref reader).Token);
+                return bytes;
             }
-            if (status == FrameStatus.Invalid) throw new IOException($"{Server} answered a SASL request with a {length}-byte packet");
+            if (status == FrameStatus.Invalid) throw new IOException($"{Server} {answered} with a {length}-byte packet");
             _input.AdvanceTo(buffer.Start, buffer.End);
-            if (result.IsCompleted) throw new IOException($"{Server} closed the connection during the SASL login");
+            if (result.IsCompleted) throw new IOException($"{Server} closed the connection {during}");
         }
     }
 

@@ -135,6 +135,22 @@ public enum Perms
     All = 31,
 }
 
+public static class PermsText
+{
+    /// <summary>Apache's ZKUtil.getPermString: the letters c, d, r, w, a in that order.</summary>
+    public static string ToLetters(this Perms perms)
+    {
+        Span<char> letters = stackalloc char[5];
+        int count = 0;
+        if (perms.HasFlag(Perms.Create)) letters[count++] = 'c';
+        if (perms.HasFlag(Perms.Delete)) letters[count++] = 'd';
+        if (perms.HasFlag(Perms.Read)) letters[count++] = 'r';
+        if (perms.HasFlag(Perms.Write)) letters[count++] = 'w';
+        if (perms.HasFlag(Perms.Admin)) letters[count++] = 'a';
+        return new string(letters[..count]);
+    }
+}
+
 /// <summary>addWatch modes (AddWatchMode).</summary>
 public enum AddWatchMode
 {

@@ -69,18 +69,8 @@ public static class Dump
         _ => "",
     };
 
-    private static string Acls(IReadOnlyList<Acl> acls) => "[" + string.Join(",", acls.Select(a => $"{a.Id.Scheme}:{a.Id.Identity}:{Perms(a.Perms)}")) + "]";
+    private static string Acls(IReadOnlyList<Acl> acls) => "[" + string.Join(",", acls.Select(a => $"{a.Id.Scheme}:{a.Id.Identity}:{a.Perms.ToLetters()}")) + "]";
 
-    private static string Perms(Perms perms)
-    {
-        var letters = new StringBuilder(5);
-        if (perms.HasFlag(Protocol.Perms.Create)) letters.Append('c');
-        if (perms.HasFlag(Protocol.Perms.Delete)) letters.Append('d');
-        if (perms.HasFlag(Protocol.Perms.Read)) letters.Append('r');
-        if (perms.HasFlag(Protocol.Perms.Write)) letters.Append('w');
-        if (perms.HasFlag(Protocol.Perms.Admin)) letters.Append('a');
-        return letters.ToString();
-    }
 
     /// <summary>Data as text when it is UTF-8 without control characters, else as base64 so the line stays one line.</summary>
     private static string Text(byte[]? data)

@@ -55,24 +55,13 @@ public static class Formats
         return string.Create(CultureInfo.InvariantCulture, $"GMT{sign}{abs.Hours:00}:{abs.Minutes:00}");
     }
 
-    /// <summary>Apache's ZKUtil.getPermString: the letters c, d, r, w, a in that order.</summary>
-    public static string Perms(Perms perms)
-    {
-        var text = new StringBuilder(5);
-        if (perms.HasFlag(Protocol.Perms.Create)) text.Append('c');
-        if (perms.HasFlag(Protocol.Perms.Delete)) text.Append('d');
-        if (perms.HasFlag(Protocol.Perms.Read)) text.Append('r');
-        if (perms.HasFlag(Protocol.Perms.Write)) text.Append('w');
-        if (perms.HasFlag(Protocol.Perms.Admin)) text.Append('a');
-        return text.ToString();
-    }
 
     /// <summary>
     /// `getAcl`'s two lines per entry: the Id as jute's generated toString prints a record (quoted strings,
     /// a comma, a newline), then ": " and the permission letters.
     /// </summary>
     public static string AclEntry(Acl acl) =>
-        $"{JuteString(acl.Id.Scheme)},{JuteString(acl.Id.Identity)}\n: {Perms(acl.Perms)}";
+        $"{JuteString(acl.Id.Scheme)},{JuteString(acl.Id.Identity)}\n: {acl.Perms.ToLetters()}";
 
     private static string JuteString(string value)
     {

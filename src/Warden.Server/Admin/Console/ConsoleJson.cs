@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json.Nodes;
 using Warden.Protocol;
 
@@ -27,20 +26,9 @@ internal static class ConsoleJson
         {
             ["scheme"] = entry.Id.Scheme,
             ["id"] = entry.Id.Identity,
-            ["perms"] = Perms(entry.Perms),
+            ["perms"] = entry.Perms.ToLetters(),
         })]);
 
-    /// <summary>zkCli's letters: c(reate) d(elete) r(ead) w(rite) a(dmin).</summary>
-    private static string Perms(Perms perms)
-    {
-        var letters = new StringBuilder(5);
-        if (perms.HasFlag(Protocol.Perms.Create)) letters.Append('c');
-        if (perms.HasFlag(Protocol.Perms.Delete)) letters.Append('d');
-        if (perms.HasFlag(Protocol.Perms.Read)) letters.Append('r');
-        if (perms.HasFlag(Protocol.Perms.Write)) letters.Append('w');
-        if (perms.HasFlag(Protocol.Perms.Admin)) letters.Append('a');
-        return letters.ToString();
-    }
 
     private static string Hex(long value) => "0x" + value.ToString("x", System.Globalization.CultureInfo.InvariantCulture);
 }
