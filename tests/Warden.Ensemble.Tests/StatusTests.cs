@@ -27,6 +27,8 @@ public sealed class StatusTests(ITestOutputHelper output)
             // zkServer.sh status and most monitoring read `stat` rather than `srvr`; it carries the same line.
             var stat = await member.FourLetterWordAsync("stat", ProbeTimeout);
             Assert.Contains(member == leader ? "Mode: leader" : "Mode: follower", stat.Split('\n'));
+            // conf names the member by its myid, as Apache's learner and leader servers do.
+            Assert.Contains($"serverId={member.Id}\n", await member.FourLetterWordAsync("conf", ProbeTimeout));
         }
     }
 

@@ -131,7 +131,9 @@ public sealed partial class FourLetterWords(ServerCore core, Func<IReadOnlyColle
             $"clientPort={settings.ClientEndpoint.Port}\nsecureClientPort=-1\ndataDir={dataDir}\ndataDirSize={DirectorySize(core.Settings.DataDir)}\n" +
             $"dataLogDir={logDir}\ndataLogSize={DirectorySize(core.Settings.DataLogDir)}\ntickTime={settings.TickTimeMs}\n" +
             $"maxClientCnxns={settings.MaxClientConnectionsPerHost}\nminSessionTimeout={settings.MinSessionTimeoutMs}\n" +
-            $"maxSessionTimeout={settings.MaxSessionTimeoutMs}\nclientPortListenBacklog=-1\nserverId=0\n");
+            $"maxSessionTimeout={settings.MaxSessionTimeoutMs}\nclientPortListenBacklog=-1\n" +
+            // A standalone server has no id (Apache prints 0); an ensemble member prints its myid.
+            $"serverId={(settings.Ensemble is null ? 0 : settings.ServerId)}\n");
     }
 
     private static string EnvironmentReport()

@@ -21,7 +21,6 @@ public sealed partial class ServerCore
         var connection = work.Connection;
         var request = work.Request;
         var state = connection.State;
-        Stats.ConnectionRequests++;
         if (!Serving)
         {
             // Apache closes connections while its ZooKeeperServer is not running (no leader yet, or syncing).
@@ -36,6 +35,8 @@ public sealed partial class ServerCore
             state.Closed = true;
             return;
         }
+        // Counted once past the throttle, as Apache counts connection_request_count (a refusal is connection_rejected).
+        Stats.ConnectionRequests++;
         _connections[connection.ConnectionId] = connection;
         AuthInfoSet.Add(state.AuthInfo, new Id("ip", connection.RemoteAddress));
 

@@ -61,6 +61,8 @@ public class ConnectionThrottleTests
         Assert.NotNull(third.ClosedBecause);
         Assert.Empty(third.Sent);
         Assert.Equal(1, await harness.Core.QueryAsync(() => harness.Core.Stats.ConnectionsRejected));
+        // Apache counts connection_request_count only for connects that got past the throttle.
+        Assert.Equal(2, await harness.Core.QueryAsync(() => harness.Core.Stats.ConnectionRequests));
 
         harness.Time.Advance(TimeSpan.FromMilliseconds(1001));
         var later = await harness.ConnectAsync();
