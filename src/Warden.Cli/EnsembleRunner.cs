@@ -110,7 +110,8 @@ public sealed class EnsembleRunner
         string name = Path.GetFileNameWithoutExtension(host);
         if (!name.Equals("dotnet", StringComparison.OrdinalIgnoreCase)) return new ProcessStartInfo(host);
         var startInfo = new ProcessStartInfo(host);
-        startInfo.ArgumentList.Add(typeof(EnsembleRunner).Assembly.Location);
+        // AppContext.BaseDirectory, not Assembly.Location, which is empty in a single-file build (and the build fails on it).
+        startInfo.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, typeof(EnsembleRunner).Assembly.GetName().Name + ".dll"));
         return startInfo;
     }
 
