@@ -28,7 +28,16 @@ public sealed class StatusTests(ITestOutputHelper output)
             var stat = await member.FourLetterWordAsync("stat", ProbeTimeout);
             Assert.Contains(member == leader ? "Mode: leader" : "Mode: follower", stat.Split('\n'));
             // conf names the member by its myid, as Apache's learner and leader servers do.
-            Assert.Contains($"serverId={member.Id}\n", await member.FourLetterWordAsync("conf", ProbeTimeout));
+            var conf = await member.FourLetterWordAsync("conf", ProbeTimeout);
+            output.WriteLine($"conf of server.{member.Id}:\n{conf}");
+            // Apache's quorum servers add their limits, own ports and role, then the membership (checked on 3.8.0).
+            Assert.Contains($"serverId={member.Id}\ninitLimit=10\nsyncLimit=5\nelectionAlg=3\nelectionPort={member.ElectionPort}\n" +
+                            $"quorumPort={member.QuorumPort}\npeerType=0\nmembership: \n", conf);
+            foreach (var peer in ensemble.Members)
+            {
+                Assert.Contains($"\nserver.{peer.Id}=127.0.0.1:{peer.QuorumPort}:{peer.ElectionPort}:participant\n", conf);
+            }
+            Assert.EndsWith("\nversion=0", conf);
         }
     }
 
