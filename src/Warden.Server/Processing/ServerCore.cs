@@ -57,6 +57,9 @@ public sealed partial class ServerCore
     public IReadOnlyCollection<IClientConnection> Connections => _connections.Values;
     public int OutstandingRequests => _awaiting.Count;
 
+    /// <summary>Whether work is queued for the loop and not yet taken: requests, commits, ticks, queries.</summary>
+    public bool HasQueuedWork => _work.Reader.TryPeek(out _);
+
     /// <summary>The replicator behind this loop, for the figures it keeps (flush times, proposal sizes).</summary>
     public IReplicator Replicator => _replicator;
 

@@ -118,7 +118,9 @@ internal sealed class CoreHarness : IAsyncDisposable
     {
         for (int round = 0; round < 100; round++)
         {
-            bool idle = await Core.QueryAsync(() => Core.OutstandingRequests == 0).WaitAsync(TimeSpan.FromSeconds(10));
+            // Nothing queued behind this query either: a txn the loop proposed on its own (a session expiry) is not an
+            // outstanding request, and its commit may already wait in the queue.
+            bool idle = await Core.QueryAsync(() => Core.OutstandingRequests == 0 && !Core.HasQueuedWork).WaitAsync(TimeSpan.FromSeconds(10));
             if (idle && Replicator is not HeldReplicator) return;
             if (Replicator is HeldReplicator held && held.Held.Count == Core.OutstandingRequests) return;
         }
