@@ -313,17 +313,9 @@ public sealed partial class TrapTests
             .ToList();
     }
 
-    /// <summary>Waits (polling every 50 ms, bounded) until the member printed a line holding <paramref name="text"/> <paramref name="count"/> times.</summary>
-    private static async Task WaitForCountAsync(EnsembleMember member, string text, int count)
-    {
-        var stopwatch = Stopwatch.StartNew();
-        while (Occurrences(member.CapturedOutput, text) < count)
-        {
-            Assert.True(stopwatch.Elapsed < Bound,
-                $"server.{member.Id} did not print '{text}' {count} times within {Bound.TotalSeconds:0} s\n{member.CapturedOutput}");
-            await Task.Delay(50);
-        }
-    }
+    /// <summary>Waits (bounded, checked as each line arrives) until the member printed a line holding <paramref name="text"/> <paramref name="count"/> times.</summary>
+    private static Task WaitForCountAsync(EnsembleMember member, string text, int count) =>
+        member.WaitForOutputAsync(output => Occurrences(output, text) >= count, $"'{text}' {count} times", Bound);
 
     private static int Occurrences(string text, string part)
     {

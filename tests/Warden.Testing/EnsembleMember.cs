@@ -301,20 +301,19 @@ public sealed partial class EnsembleMember
     }
 
     /// <summary>
-    /// Waits (polling every 50 ms, bounded) until this member's output contains <paramref name="text"/>;
-    /// a log line is the only event a child process gives.
+    /// Waits (bounded) until this member's output contains <paramref name="text"/>; a log line is the only event a
+    /// child process gives, and each one is checked as it arrives.
     /// </summary>
-    public async Task WaitForOutputAsync(string text, TimeSpan timeout, CancellationToken cancellationToken = default)
+    public Task WaitForOutputAsync(string text, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        WaitForOutputAsync(output => output.Contains(text, StringComparison.Ordinal), $"'{text}'", timeout, cancellationToken);
+
+    /// <summary>Waits (bounded) until this member's output satisfies <paramref name="condition"/>, described by <paramref name="what"/>.</summary>
+    public async Task WaitForOutputAsync(Func<string, bool> condition, string what, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
-        var stopwatch = Stopwatch.StartNew();
-        while (!CapturedOutput.Contains(text, StringComparison.Ordinal))
+        if (!await output.WaitForAsync(condition, timeout, cancellationToken))
         {
-            if (stopwatch.Elapsed > timeout)
-            {
-                throw new TimeoutException(
-                    $"server.{Id} did not print '{text}' within {timeout.TotalSeconds:0} s.\n--- server.{Id} output ---\n{Tail(CapturedOutput)}");
-            }
-            await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
+            throw new TimeoutException(
+                $"server.{Id} did not print {what} within {timeout.TotalSeconds:0} s.\n--- server.{Id} output ---\n{Tail(CapturedOutput)}");
         }
     }
 

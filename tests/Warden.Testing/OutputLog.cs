@@ -13,6 +13,7 @@ internal sealed class OutputLog
     private readonly StringBuilder text = new();
     private readonly Lock gate = new();
     private bool truncated;
+    private TaskCompletionSource appended = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public void Append(string stream, string? line)
     {
@@ -27,6 +28,32 @@ internal sealed class OutputLog
             {
                 text.Remove(0, text.Length - MaxChars / 2);
                 truncated = true;
+            }
+            appended.TrySetResult();
+            appended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+    }
+
+    /// <summary>
+    /// Waits until the text so far satisfies <paramref name="condition"/>, checking again as each line arrives;
+    /// false when <paramref name="timeout"/> passes first.
+    /// </summary>
+    public async Task<bool> WaitForAsync(Func<string, bool> condition, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bound.CancelAfter(timeout);
+        while (true)
+        {
+            Task next;
+            lock (gate) next = appended.Task;
+            if (condition(ToString())) return true;
+            try
+            {
+                await next.WaitAsync(bound.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return condition(ToString());
             }
         }
     }

@@ -139,19 +139,14 @@ public sealed class ServerProcess : IAsyncDisposable
         FourLetterWord.AskAsync(EndPoint, word, timeout, cancellationToken);
 
     /// <summary>
-    /// Waits (polling every 50 ms, bounded) until the server's output contains <paramref name="text"/>; a log line
-    /// is the only event a child process gives.
+    /// Waits (bounded) until the server's output contains <paramref name="text"/>; a log line is the only event a
+    /// child process gives, and each one is checked as it arrives.
     /// </summary>
     public async Task WaitForOutputAsync(string text, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
-        var stopwatch = Stopwatch.StartNew();
-        while (!CapturedOutput.Contains(text, StringComparison.Ordinal))
+        if (!await output.WaitForAsync(o => o.Contains(text, StringComparison.Ordinal), timeout, cancellationToken))
         {
-            if (stopwatch.Elapsed > timeout)
-            {
-                throw new TimeoutException($"{this} did not print '{text}' within {timeout.TotalSeconds:0} s.\n--- server output ---\n{CapturedOutput}");
-            }
-            await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
+            throw new TimeoutException($"{this} did not print '{text}' within {timeout.TotalSeconds:0} s.\n--- server output ---\n{CapturedOutput}");
         }
     }
 
