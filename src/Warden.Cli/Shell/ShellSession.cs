@@ -268,6 +268,8 @@ public sealed partial class ShellSession : IShell, IAsyncDisposable
         var client = _client;
         if (client is null || client.State.IsTerminal()) return;
         await client.CloseAsync().ConfigureAwait(false);
+        // The old session's Closed event is printed before a new session's first event, as zkCli prints them.
+        await client.WhenEventsDeliveredAsync().ConfigureAwait(false);
     }
 
     /// <summary>
