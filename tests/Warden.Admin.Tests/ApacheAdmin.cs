@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Warden.Testing;
 
 namespace Warden.Admin.Tests;
 
@@ -85,20 +86,17 @@ internal static partial class ApacheAdmin
         [.. File.ReadLines(Path.Combine(AppContext.BaseDirectory, "MntrKeysLeftOut.txt"))
             .Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#'))]);
 
-    /// <summary>A port free on 127.0.0.1 a moment ago.</summary>
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     /// <summary>zoo.cfg keys that turn the AdminServer on at 127.0.0.1:port.</summary>
-    public static Dictionary<string, string> AdminOn(int port) => new()
+    public static Dictionary<string, string> AdminOn(int port) => AdminOn(port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>The AdminServer on a port the harness picks (ServerProcess.PortOf("admin.serverPort")).</summary>
+    public static Dictionary<string, string> AdminOnAnyFreePort() => AdminOn(ServerProcess.AnyFreePort);
+
+    private static Dictionary<string, string> AdminOn(string port) => new()
     {
         ["admin.enableServer"] = "true",
         ["admin.serverAddress"] = "127.0.0.1",
-        ["admin.serverPort"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["admin.serverPort"] = port,
     };
 
     public static async Task<JsonElement> GetJsonAsync(HttpClient http, int port, string command)

@@ -14,13 +14,13 @@ public sealed partial class PrometheusTests(ITestOutputHelper output)
     [Fact]
     public async Task MetricsAreApachesNamesAndTypesInPrometheusText()
     {
-        int metricsPort = ApacheAdmin.FreePort();
         await using var server = await ServerProcess.StartAsync(ServerKind.Warden, new Dictionary<string, string>
         {
             ["metricsProvider.className"] = Provider,
             ["metricsProvider.httpHost"] = "127.0.0.1",
-            ["metricsProvider.httpPort"] = metricsPort.ToString(CultureInfo.InvariantCulture),
+            ["metricsProvider.httpPort"] = ServerProcess.AnyFreePort,
         });
+        int metricsPort = server.PortOf("metricsProvider.httpPort");
         await using var client = await StandaloneAdminTests.ClientWithWatchesAsync(server);
         for (int i = 0; i < 20; i++) await client.GetDataAsync("/app");
         for (int i = 0; i < 5; i++) await client.SetDataAsync("/app", [(byte)i]);

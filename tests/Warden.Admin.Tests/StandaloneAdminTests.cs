@@ -19,8 +19,8 @@ public sealed class StandaloneAdminTests(ITestOutputHelper output)
     [Fact]
     public async Task EveryCommandAnswersWithApachesKeys()
     {
-        int adminPort = ApacheAdmin.FreePort();
-        await using var server = await ServerProcess.StartAsync(ServerKind.Warden, ApacheAdmin.AdminOn(adminPort));
+        await using var server = await ServerProcess.StartAsync(ServerKind.Warden, ApacheAdmin.AdminOnAnyFreePort());
+        int adminPort = server.PortOf("admin.serverPort");
         await using var client = await ClientWithWatchesAsync(server);
         using var http = new HttpClient { Timeout = Timeout };
 
@@ -50,8 +50,8 @@ public sealed class StandaloneAdminTests(ITestOutputHelper output)
     [Fact]
     public async Task EveryAliasRunsItsCommandAndAnUnknownNameGetsApachesError()
     {
-        int adminPort = ApacheAdmin.FreePort();
-        await using var server = await ServerProcess.StartAsync(ServerKind.Warden, ApacheAdmin.AdminOn(adminPort));
+        await using var server = await ServerProcess.StartAsync(ServerKind.Warden, ApacheAdmin.AdminOnAnyFreePort());
+        int adminPort = server.PortOf("admin.serverPort");
         using var http = new HttpClient { Timeout = Timeout };
         foreach (var (alias, primary) in ApacheAdmin.Aliases)
         {
@@ -72,8 +72,8 @@ public sealed class StandaloneAdminTests(ITestOutputHelper output)
     [Fact]
     public async Task CommandsAgreeWithTheFourLetterWords()
     {
-        int adminPort = ApacheAdmin.FreePort();
-        await using var server = await ServerProcess.StartAsync(ServerKind.Warden, ApacheAdmin.AdminOn(adminPort));
+        await using var server = await ServerProcess.StartAsync(ServerKind.Warden, ApacheAdmin.AdminOnAnyFreePort());
+        int adminPort = server.PortOf("admin.serverPort");
         await using var client = await ClientWithWatchesAsync(server);
         using var http = new HttpClient { Timeout = Timeout };
         long sessionId = client.SessionId.Value;

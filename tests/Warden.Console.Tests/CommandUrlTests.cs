@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using Warden.Testing;
 
 namespace Warden.Console.Tests;
@@ -10,20 +9,15 @@ public sealed class CommandUrlTests
     [Fact]
     public async Task CommandsAtTheRootKeepTheRootAndTheConsoleIsOff()
     {
-        int adminPort;
-        using (var listener = new TcpListener(IPAddress.Loopback, 0))
-        {
-            listener.Start();
-            adminPort = ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
         await using var server = await ServerProcess.StartAsync(ServerKind.Warden,
             new Dictionary<string, string>
             {
                 ["admin.enableServer"] = "true",
                 ["admin.serverAddress"] = "127.0.0.1",
-                ["admin.serverPort"] = adminPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["admin.serverPort"] = ServerProcess.AnyFreePort,
             },
             systemProperties: new Dictionary<string, string> { ["zookeeper.admin.commandURL"] = "/" });
+        int adminPort = server.PortOf("admin.serverPort");
         using var http = new HttpClient { Timeout = ConsoleServer.Timeout };
 
         string root = await http.GetStringAsync($"http://127.0.0.1:{adminPort}/");

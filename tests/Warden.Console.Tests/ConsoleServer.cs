@@ -32,18 +32,18 @@ public sealed class ConsoleServer : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        AdminPort = FreePort();
         _server = await ServerProcess.StartAsync(ServerKind.Warden,
             new Dictionary<string, string>
             {
                 ["admin.enableServer"] = "true",
                 ["admin.serverAddress"] = "127.0.0.1",
-                ["admin.serverPort"] = AdminPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["admin.serverPort"] = ServerProcess.AnyFreePort,
             },
             systemProperties: new Dictionary<string, string>
             {
                 ["zookeeper.DigestAuthenticationProvider.superDigest"] = SuperDigest(SuperPassword),
             });
+        AdminPort = _server.PortOf("admin.serverPort");
         using var connecting = new CancellationTokenSource(Timeout);
         _client = await ZooKeeperClient.ConnectAsync(_server.ConnectString, TimeSpan.FromSeconds(30), connecting.Token);
     }
@@ -54,13 +54,6 @@ public sealed class ConsoleServer : IAsyncLifetime
         string body = await response.Content.ReadAsStringAsync();
         Assert.True(response.IsSuccessStatusCode, $"GET {pathAndQuery}: {(int)response.StatusCode} {body}");
         return JsonDocument.Parse(body).RootElement.Clone();
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public async Task DisposeAsync()

@@ -28,8 +28,23 @@ public sealed class ServerProcess : IAsyncDisposable
     private readonly OutputLog output;
     private readonly string rootDirectory;
 
-    private ServerProcess(ServerKind kind, int clientPort, string rootDirectory, string configPath, Process process, OutputLog output)
+    /// <summary>
+    /// A value for a zoo.cfg key or system property that names a port (admin.serverPort, metricsProvider.httpPort):
+    /// the harness puts there a port free at launch, and launches again on a new one if the server reports it taken
+    /// (a port freed a moment ago may be taken by any process in between). <see cref="PortOf"/> gives the port.
+    /// </summary>
+    public const string AnyFreePort = "{any free port}";
+
+    /// <summary>Lines that say a secondary HTTP endpoint could not bind its port; the server carries on without it.</summary>
+    private static readonly string[] SecondaryPortTaken =
+        ["Unable to start the AdminServer on", "Cannot start the /metrics endpoint on", "Problem starting AdminServer"];
+
+    private readonly IReadOnlyDictionary<string, int> freePorts;
+
+    private ServerProcess(ServerKind kind, int clientPort, string rootDirectory, string configPath, Process process, OutputLog output,
+        IReadOnlyDictionary<string, int> freePorts)
     {
+        this.freePorts = freePorts;
         Kind = kind;
         ClientPort = clientPort;
         this.rootDirectory = rootDirectory;
@@ -62,6 +77,11 @@ public sealed class ServerProcess : IAsyncDisposable
 
     /// <summary>True while the process runs.</summary>
     public bool IsRunning => !process.HasExited;
+
+    /// <summary>The port the harness chose for a key given as <see cref="AnyFreePort"/>.</summary>
+    public int PortOf(string key) => freePorts.TryGetValue(key, out int port)
+        ? port
+        : throw new ArgumentException($"{key} was not given as {nameof(AnyFreePort)}", nameof(key));
 
     /// <summary>Everything the server printed so far, stdout and stderr interleaved.</summary>
     public string CapturedOutput => output.ToString();
@@ -110,6 +130,11 @@ public sealed class ServerProcess : IAsyncDisposable
             try
             {
                 await server.WaitUntilReadyAsync(startTimeout ?? DefaultStartTimeout, cancellationToken);
+                if (attempt < attempts && await server.LostSecondaryPortRaceAsync(cancellationToken))
+                {
+                    await server.DisposeAsync();
+                    continue;
+                }
                 return server;
             }
             catch (ServerStartException) when (attempt < attempts && server.LostPortRace())
@@ -188,6 +213,9 @@ public sealed class ServerProcess : IAsyncDisposable
         var port = extraConfig is not null && extraConfig.TryGetValue("clientPort", out var fixedPort)
             ? int.Parse(fixedPort, System.Globalization.CultureInfo.InvariantCulture)
             : FreePort();
+        var freePorts = new Dictionary<string, int>(StringComparer.Ordinal);
+        extraConfig = ResolveFreePorts(extraConfig, freePorts);
+        systemProperties = ResolveFreePorts(systemProperties, freePorts);
         var root = Path.Combine(Path.GetTempPath(), $"warden-{kind.ToString().ToLowerInvariant()}-{port}-{Guid.NewGuid():N}");
         var dataDirectory = Path.Combine(root, "data");
         Directory.CreateDirectory(dataDirectory);
@@ -214,7 +242,7 @@ public sealed class ServerProcess : IAsyncDisposable
         }
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        return new ServerProcess(kind, port, root, configPath, process, output);
+        return new ServerProcess(kind, port, root, configPath, process, output, freePorts);
     }
 
     /// <summary>
@@ -319,6 +347,42 @@ public sealed class ServerProcess : IAsyncDisposable
 
     private bool LostPortRace() =>
         CapturedOutput.Contains("Address already in use", StringComparison.OrdinalIgnoreCase);
+
+    private static IReadOnlyDictionary<string, string>? ResolveFreePorts(
+        IReadOnlyDictionary<string, string>? settings, Dictionary<string, int> freePorts)
+    {
+        if (settings is null || !settings.Values.Contains(AnyFreePort)) return settings;
+        var resolved = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in settings)
+        {
+            if (value == AnyFreePort)
+            {
+                freePorts[key] = FreePort();
+                resolved[key] = freePorts[key].ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+            else
+            {
+                resolved[key] = value;
+            }
+        }
+        return resolved;
+    }
+
+    /// <summary>
+    /// Whether an endpoint on a harness-chosen port could not bind it. Warden prints its HTTP endpoints' outcome
+    /// before the line that says it serves clients, so that line is awaited (bounded) before the output is read.
+    /// </summary>
+    private async Task<bool> LostSecondaryPortRaceAsync(CancellationToken cancellationToken)
+    {
+        if (freePorts.Count == 0) return false;
+        if (Kind == ServerKind.Warden)
+        {
+            await output.WaitForAsync(o => o.Contains("Warden is serving clients on", StringComparison.Ordinal)
+                || o.Contains("is up: clients on", StringComparison.Ordinal), TimeSpan.FromSeconds(10), cancellationToken);
+        }
+        string captured = CapturedOutput;
+        return SecondaryPortTaken.Any(line => captured.Contains(line, StringComparison.Ordinal));
+    }
 
     private static int FreePort()
     {
