@@ -68,6 +68,9 @@ public sealed record ServerSettings
     /// <summary>The connect-request token bucket (zookeeper.connection_throttle_*); off by default.</summary>
     public Processing.ConnectionThrottleSettings ConnectionThrottle { get; init; } = new();
 
+    /// <summary>Apache's RequestThrottler (zookeeper.request_throttle_*, throttled_op_wait_time); off by default.</summary>
+    public Processing.RequestThrottleSettings RequestThrottle { get; init; } = new();
+
     /// <summary>SASL logins, the sasl ACL scheme and authentication enforcement.</summary>
     public Security.AuthenticationConfig Authentication { get; init; } = new();
 
@@ -143,6 +146,7 @@ public sealed record ServerSettings
             SuperDigest = config.SuperDigest,
             Authentication = config.Authentication,
             ConnectionThrottle = Processing.ConnectionThrottleSettings.From(config.SystemProperties),
+            RequestThrottle = Processing.RequestThrottleSettings.From(config.SystemProperties),
             ContainerCheckIntervalMs = config.ContainerCheckIntervalMs,
             ContainerMaxPerMinute = config.ContainerMaxPerMinute,
             ServerId = config.IsDistributed ? config.MyId ?? 1 : 1,

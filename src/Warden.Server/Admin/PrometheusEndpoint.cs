@@ -37,8 +37,14 @@ public sealed class PrometheusEndpoint : IAsyncDisposable
     private readonly CollectorRegistry _registry = Metrics.NewCustomRegistry();
     private readonly MetricFactory _factory;
     private readonly Dictionary<string, Gauge> _gauges = new(StringComparer.Ordinal);
-    private readonly Counter _connectionRequests;
-    private readonly Counter _connectionsRejected;
+    /// <summary>Apache's counters among mntr's keys: Prometheus counters, set to mntr's running totals at each scrape.</summary>
+    internal static readonly IReadOnlyList<string> CounterNames =
+    [
+        "connection_request_count", "connection_rejected", "request_throttle_wait_count", "stale_requests",
+        "stale_requests_dropped", "throttled_ops",
+    ];
+
+    private readonly Dictionary<string, Counter> _counters = new(StringComparer.Ordinal);
     private readonly Gauge _openFds;
     private readonly Gauge _maxFds;
     private readonly Gauge _residentBytes;
@@ -51,14 +57,14 @@ public sealed class PrometheusEndpoint : IAsyncDisposable
         _core = words.Core;
         _log = log;
         _factory = Metrics.WithCustomRegistry(_registry);
-        _connectionRequests = _factory.CreateCounter("connection_request_count", "connection_request_count");
-        _connectionsRejected = _factory.CreateCounter("connection_rejected", "connection_rejected");
+        foreach (var name in CounterNames) _counters[name] = _factory.CreateCounter(name, name);
         // Apache's exportJvmInfo adds the JVM's process_* figures; these three have a .NET equivalent.
         _openFds = _factory.CreateGauge("process_open_fds", "Number of open file descriptors.");
         _maxFds = _factory.CreateGauge("process_max_fds", "Maximum number of open file descriptors.");
         _residentBytes = _factory.CreateGauge("process_resident_memory_bytes", "Resident memory size in bytes.");
         var readLatency = AdvancedSummary("readlatency");
         var updateLatency = AdvancedSummary("updatelatency");
+        var throttleQueueTime = AdvancedSummary("request_throttle_queue_time_ms");
         var fsyncTime = _factory.CreateSummary("fsynctime", "fsynctime", new SummaryConfiguration
         {
             Objectives = [new QuantileEpsilonPair(0.5, 0.05)],
@@ -67,6 +73,7 @@ public sealed class PrometheusEndpoint : IAsyncDisposable
         });
         _core.Stats.ReadLatency.Exported = new ObservationBatch((values, count) => Observe(readLatency, values, count));
         _core.Stats.UpdateLatency.Exported = new ObservationBatch((values, count) => Observe(updateLatency, values, count));
+        _core.Stats.RequestThrottleQueueTime.Exported = new ObservationBatch((values, count) => Observe(throttleQueueTime, values, count));
         if (_core.Replicator.Fsync is { } fsync) fsync.Exported = elapsedMs => fsyncTime.Observe(elapsedMs);
         _registry.AddBeforeCollectCallback(SampleAsync);
     }
@@ -93,6 +100,7 @@ public sealed class PrometheusEndpoint : IAsyncDisposable
         {
             _core.Stats.ReadLatency.Exported?.Flush();
             _core.Stats.UpdateLatency.Exported?.Flush();
+            _core.Stats.RequestThrottleQueueTime.Exported?.Flush();
             return _words.MonitorValues();
         }).WaitAsync(cancellation).ConfigureAwait(false);
         var present = new HashSet<string>(StringComparer.Ordinal);
@@ -100,14 +108,10 @@ public sealed class PrometheusEndpoint : IAsyncDisposable
         {
             double? number = value switch { long l => l, double d => d, _ => null };
             if (number is null) continue;
-            if (key == "connection_request_count")
+            if (_counters.TryGetValue(key, out var counter))
             {
-                _connectionRequests.IncTo(number.Value);
-                continue;
-            }
-            if (key == "connection_rejected")
-            {
-                _connectionsRejected.IncTo(number.Value);
+                // srst clears the figures, which a Prometheus counter never is; it stays at its highest.
+                counter.IncTo(number.Value);
                 continue;
             }
             if (!GaugeNames.Contains(key)) continue;
@@ -170,6 +174,7 @@ public sealed class PrometheusEndpoint : IAsyncDisposable
     {
         _core.Stats.ReadLatency.Exported = null;
         _core.Stats.UpdateLatency.Exported = null;
+        _core.Stats.RequestThrottleQueueTime.Exported = null;
         if (_core.Replicator.Fsync is { } fsync) fsync.Exported = null;
         if (_app is null) return;
         await _app.StopAsync().ConfigureAwait(false);

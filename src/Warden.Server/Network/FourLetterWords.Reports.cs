@@ -61,6 +61,10 @@ public sealed partial class FourLetterWords
         values.Add(("non_mtls_local_conn_count", 0L));
         values.Add(("connection_request_count", stats.ConnectionRequests));
         values.Add(("connection_rejected", stats.ConnectionsRejected));
+        values.Add(("request_throttle_wait_count", stats.RequestThrottleWaits));
+        values.Add(("stale_requests", stats.StaleRequests));
+        values.Add(("stale_requests_dropped", stats.StaleRequestsDropped));
+        values.Add(("throttled_ops", stats.ThrottledOps));
         if (core.EnsembleStatus?.Invoke() is { } ensemble)
         {
             values.Add(("peer_state", ensemble.PeerState));
@@ -90,6 +94,7 @@ public sealed partial class FourLetterWords
         }
         AddSummary(values, stats.ReadLatency, percentiles: true);
         AddSummary(values, stats.UpdateLatency, percentiles: true);
+        AddSummary(values, stats.RequestThrottleQueueTime, percentiles: true);
         return values;
     }
 

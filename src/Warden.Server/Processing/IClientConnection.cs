@@ -51,6 +51,12 @@ public sealed class QueuedRequest(PendingRequest request)
 {
     public PendingRequest Request { get; } = request;
     public bool InFlight { get; set; }
+
+    /// <summary>
+    /// It waited in the request throttle past throttled_op_wait_time: it is answered ThrottledOp in its turn and
+    /// never applied, so it neither overtakes earlier requests nor holds later ones back.
+    /// </summary>
+    public bool Throttled { get; init; }
 }
 
 /// <summary>Per-connection bookkeeping owned by the loop.</summary>
@@ -67,6 +73,12 @@ public sealed class ConnectionState
     /// <summary>Held requests in <see cref="Unanswered"/> that no later write may overtake (close, auth, unknown types).</summary>
     public int HeldBarriers { get; set; }
     public bool AwaitingSession { get; set; }
+
+    /// <summary>Requests taken by the loop (past the request throttle) and not yet answered.</summary>
+    public int InProcess { get; set; }
+
+    /// <summary>The request throttle dropped a stale request of this connection and closed it.</summary>
+    public bool DroppedByThrottle { get; set; }
     public bool Closed { get; set; }
     public int NegotiatedTimeoutMs { get; set; }
 

@@ -102,7 +102,7 @@ public sealed partial class ServerCore
             // Apache sends the (empty) response record even with the error code; clients read only the header.
             SendFrame(connection, new ReplyHeader(request.Xid, 0, (int)error), new SaslResponse(null));
             if (error == ErrorCode.AuthFailed) Stats.AuthFailures++;
-            connection.RequestCompleted();
+            Answered(connection);
             CloseConnection(connection, "SASL authentication failed");
             return;
         }

@@ -82,7 +82,7 @@ public sealed partial class ServerCore
         state.LastZxid = zxid;
         state.LastOperation = OperationName(request.Type);
         state.LastResponseAtMs = NowMs;
-        connection.RequestCompleted();
+        Answered(connection);
     }
 
     private void SendFrame(IClientConnection connection, ReplyHeader header, IJuteRecord? body)

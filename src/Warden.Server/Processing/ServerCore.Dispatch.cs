@@ -23,14 +23,14 @@ public sealed partial class ServerCore
     // - A held close, auth or unknown request is a barrier: no later write is proposed before it has been acted on,
     //   since it may end the session or change the identities the write is checked with.
 
-    private void OnRequest(RequestWork work)
+    private void OnRequest(RequestWork work, bool throttled)
     {
         var connection = work.Connection;
         var state = connection.State;
         if (state.Closed) return;
         state.PacketsReceived++;
         Stats.PacketsReceived++;
-        var entry = new QueuedRequest(new PendingRequest(work.Xid, work.Type, work.Body, work.ReceivedAtMs));
+        var entry = new QueuedRequest(new PendingRequest(work.Xid, work.Type, work.Body, work.ReceivedAtMs)) { Throttled = throttled };
         var unanswered = state.Unanswered;
         if (work.Type is OpCode.Auth or OpCode.Sasl && !state.AwaitingSession && unanswered.All(queued => queued.InFlight))
         {
@@ -40,10 +40,10 @@ public sealed partial class ServerCore
             return;
         }
         unanswered.Enqueue(entry);
-        if (IsBarrier(work.Type)) state.HeldBarriers++;
-        else if (MayOvertake(work.Type)) state.HeldWrites++;
+        if (IsBarrier(entry)) state.HeldBarriers++;
+        else if (MayOvertake(entry)) state.HeldWrites++;
         if (state.AwaitingSession) return;
-        if (unanswered.Count > 1 && MayOvertake(work.Type) && state.HeldBarriers == 0)
+        if (unanswered.Count > 1 && MayOvertake(entry) && state.HeldBarriers == 0)
         {
             // Rule 6: requests ahead of this write still wait, but none of them may change how it is prepared.
             state.HeldWrites--;
@@ -59,6 +59,11 @@ public sealed partial class ServerCore
     /// <summary>A request no later write may overtake while it is held (see the rules above).</summary>
     private static bool IsBarrier(OpCode type) => !MayOvertake(type) && type != OpCode.Ping && !ReadHandler.Handles(type);
 
+    // A request the throttle marked is only answered ThrottledOp, in its turn, like a read: it is neither.
+    private static bool MayOvertake(QueuedRequest entry) => !entry.Throttled && MayOvertake(entry.Request.Type);
+
+    private static bool IsBarrier(QueuedRequest entry) => !entry.Throttled && IsBarrier(entry.Request.Type);
+
     /// <summary>
     /// Acts on the connection's held requests that may go now: from the head up to the first one in flight, and then
     /// the held writes behind it up to the first barrier.
@@ -69,9 +74,8 @@ public sealed partial class ServerCore
         var unanswered = state.Unanswered;
         while (!state.AwaitingSession && !state.Closed && unanswered.TryPeek(out var head) && !head.InFlight)
         {
-            var type = head.Request.Type;
-            if (IsBarrier(type)) state.HeldBarriers--;
-            else if (MayOvertake(type)) state.HeldWrites--;
+            if (IsBarrier(head)) state.HeldBarriers--;
+            else if (MayOvertake(head)) state.HeldWrites--;
             Guarded(connection, () => Dispatch(connection, head));
             if (state.Closed) return;
             if (!head.InFlight) unanswered.Dequeue();
@@ -80,9 +84,8 @@ public sealed partial class ServerCore
         foreach (var entry in unanswered)
         {
             if (entry.InFlight) continue;
-            var type = entry.Request.Type;
-            if (IsBarrier(type)) return;
-            if (!MayOvertake(type)) continue;
+            if (IsBarrier(entry)) return;
+            if (!MayOvertake(entry)) continue;
             state.HeldWrites--;
             Guarded(connection, () => Dispatch(connection, entry));
             if (state.Closed) return;
@@ -118,6 +121,12 @@ public sealed partial class ServerCore
     {
         var request = entry.Request;
         var state = connection.State;
+        if (entry.Throttled)
+        {
+            // Apache's FinalRequestProcessor answers a throttled request THROTTLEDOP without applying it.
+            Reply(connection, request, ErrorCode.ThrottledOp, null);
+            return;
+        }
         if (request.Type == OpCode.Auth)
         {
             HandleAuth(connection, request);

@@ -191,7 +191,7 @@ public sealed partial class ServerCore
         switch (item)
         {
             case RequestWork request:
-                Guarded(request.Connection, () => OnRequest(request));
+                OnRequestWork(request);
                 break;
             case CommitWork commit:
                 OnCommit(commit.Txn);
@@ -236,6 +236,7 @@ public sealed partial class ServerCore
                 OnSnapshotSlice(slice);
                 break;
         }
+        if (_throttled.Count > 0) DrainRequestThrottle();
     }
 
     /// <summary>A fault while serving one connection's packet closes that connection, never the server.</summary>
@@ -257,6 +258,7 @@ public sealed partial class ServerCore
         var state = connection.State;
         if (!_connections.Remove(connection.ConnectionId) && state.Closed) return;
         state.Closed = true;
+        ForgetInProcess(state);
         Tree.RemoveWatcher(connection);
         if (state.Session is { } session && ReferenceEquals(session.Owner, connection)) session.Owner = null;
     }

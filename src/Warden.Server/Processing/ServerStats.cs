@@ -32,6 +32,23 @@ public sealed class ServerStats
     /// <summary>Connect requests handled (Apache's connection_request_count); not cleared by srst.</summary>
     public long ConnectionRequests { get; set; }
 
+    // The request throttle's figures, Apache's ServerMetrics of the same names (cleared by srst, as resetAll does).
+
+    /// <summary>Requests that found the request throttle full and waited (request_throttle_wait_count).</summary>
+    public long RequestThrottleWaits { get; set; }
+
+    /// <summary>Requests let through the throttle although stale (stale_requests).</summary>
+    public long StaleRequests { get; set; }
+
+    /// <summary>Stale requests the throttle dropped, closing their connection (stale_requests_dropped).</summary>
+    public long StaleRequestsDropped { get; set; }
+
+    /// <summary>Requests answered ThrottledOp after waiting past throttled_op_wait_time (throttled_ops).</summary>
+    public long ThrottledOps { get; set; }
+
+    /// <summary>How long requests waited in the request throttle, in ms (request_throttle_queue_time_ms).</summary>
+    public LatencySummary RequestThrottleQueueTime { get; } = new("request_throttle_queue_time_ms");
+
     public void RecordLatency(long latencyMs, OpCode type)
     {
         RecordLatency(latencyMs);
@@ -75,5 +92,10 @@ public sealed class ServerStats
         MaxResponseBytes = -1;
         ReadLatency.Reset();
         UpdateLatency.Reset();
+        RequestThrottleWaits = 0;
+        StaleRequests = 0;
+        StaleRequestsDropped = 0;
+        ThrottledOps = 0;
+        RequestThrottleQueueTime.Reset();
     }
 }
