@@ -12,7 +12,7 @@ public sealed record RequestThrottleSettings
 
     /// <summary>
     /// zookeeper.request_throttle_stall_time: how long Apache's throttler sleeps between looks at a waiting request.
-    /// Read and kept for conf-style reports only: Warden looks at the waiting requests after every piece of work
+    /// Read but unused: Warden looks at the waiting requests after every piece of work
     /// its loop does (answers, commits, ticks every half tickTime), so there is no sleep to tune.
     /// </summary>
     public int StallTimeMs { get; init; } = 100;
