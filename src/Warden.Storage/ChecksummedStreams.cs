@@ -176,19 +176,29 @@ internal sealed class ChecksummedReader(Stream stream, int maxLength)
 
     private byte[] ReadBytes(int length)
     {
-        var bytes = new byte[length];
         if (length <= _buffer.Length)
         {
-            Take(length).CopyTo(bytes);
-            return bytes;
+            var small = new byte[length];
+            Take(length).CopyTo(small);
+            return small;
         }
-        // Larger than the buffer: copy what is buffered, then read the rest straight from the stream.
+        // Larger than the buffer: copy what is buffered, then read the rest straight from the stream into an array
+        // that grows with the bytes that actually arrive, so a damaged length costs what the stream holds, not the
+        // up to maxLength it claims.
         int buffered = _length - _position;
+        var bytes = new byte[Math.Min(length, 2 * _buffer.Length)];
         Take(buffered).CopyTo(bytes);
         _checksum.Update(_buffer.AsSpan(_checksummedUpTo, _position - _checksummedUpTo));
         _checksummedUpTo = _position;
-        stream.ReadExactly(bytes.AsSpan(buffered));
-        _checksum.Update(bytes.AsSpan(buffered));
+        int filled = buffered;
+        while (filled < length)
+        {
+            if (filled == bytes.Length) Array.Resize(ref bytes, (int)Math.Min(length, 2L * bytes.Length));
+            int got = stream.Read(bytes, filled, bytes.Length - filled);
+            if (got == 0) throw new EndOfStreamException("snapshot ends early");
+            _checksum.Update(bytes.AsSpan(filled, got));
+            filled += got;
+        }
         return bytes;
     }
 
@@ -209,7 +219,8 @@ internal sealed class ChecksummedReader(Stream stream, int maxLength)
     public List<Acl> ReadAcls()
     {
         int count = ReadLength("ACL vector");
-        var acls = new List<Acl>(Math.Max(count, 0));
+        // The count is not trusted for the list's capacity: a damaged one would reserve gigabytes before the stream ends.
+        var acls = new List<Acl>(Math.Clamp(count, 0, 64));
         for (int i = 0; i < count; i++)
         {
             var perms = (Perms)ReadInt();
