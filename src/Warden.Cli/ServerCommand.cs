@@ -56,7 +56,7 @@ public static class ServerCommand
         ("zookeeper.cnxTimeout", "ms to dial another ensemble member (5000)"),
         ("zookeeper.commitLogCount", "committed txns a leader keeps to bring a follower up by DIFF (20000; Apache 500)"),
         ("jute.maxbuffer", "largest packet in bytes (1048575)"),
-        ("readonlymode.enabled", "serve reads when cut off from the quorum (false)"),
+        ("readonlymode.enabled", "go read-only when cut off from the quorum, as Apache does (false)"),
         ("znode.container.checkIntervalMs", "ms between container and TTL sweeps (60000)"),
         ("znode.container.maxPerMinute", "containers deleted per minute at most (10000)"),
         ("znode.container.maxNeverUsedIntervalMs", "ms before a never-used container goes; 0 keeps it (0)"),

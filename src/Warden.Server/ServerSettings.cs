@@ -68,6 +68,9 @@ public sealed record ServerSettings
     /// <summary>The connect-request token bucket (zookeeper.connection_throttle_*); off by default.</summary>
     public Processing.ConnectionThrottleSettings ConnectionThrottle { get; init; } = new();
 
+    /// <summary>readonlymode.enabled: a member cut off from its quorum serves reads to read-only clients.</summary>
+    public bool ReadOnlyModeEnabled { get; init; }
+
     /// <summary>Apache's RequestThrottler (zookeeper.request_throttle_*, throttled_op_wait_time); off by default.</summary>
     public Processing.RequestThrottleSettings RequestThrottle { get; init; } = new();
 
@@ -147,6 +150,7 @@ public sealed record ServerSettings
             Authentication = config.Authentication,
             ConnectionThrottle = Processing.ConnectionThrottleSettings.From(config.SystemProperties),
             RequestThrottle = Processing.RequestThrottleSettings.From(config.SystemProperties),
+            ReadOnlyModeEnabled = config.ReadOnlyModeEnabled,
             ContainerCheckIntervalMs = config.ContainerCheckIntervalMs,
             ContainerMaxPerMinute = config.ContainerMaxPerMinute,
             ServerId = config.IsDistributed ? config.MyId ?? 1 : 1,

@@ -65,6 +65,14 @@ public sealed partial class EnsembleMember
         ConfigPath = Path.Combine(rootDirectory, "zoo.cfg");
     }
 
+    /// <summary>
+    /// Java system properties (name, value) this member is started with, as `-Dname=value` for either implementation
+    /// (readonlymode.enabled is read only that way); set them before <see cref="Start"/>.
+    /// </summary>
+    public IDictionary<string, string> SystemProperties { get; } = new SortedDictionary<string, string>(StringComparer.Ordinal);
+
+    private IEnumerable<string> PropertyArguments => SystemProperties.Select(p => $"-D{p.Key}={p.Value}");
+
     /// <summary>The server id (the `N` of `server.N` and the content of `myid`).</summary>
     public int Id { get; }
 
@@ -382,6 +390,7 @@ public sealed partial class EnsembleMember
     {
         var startInfo = new ProcessStartInfo("dotnet");
         startInfo.ArgumentList.Add(InstalledTools.Require(InstalledTools.WardenDll, "(build Warden.Cli)"));
+        foreach (var argument in PropertyArguments) startInfo.ArgumentList.Add(argument);
         startInfo.ArgumentList.Add("server");
         startInfo.ArgumentList.Add(ConfigPath);
         return startInfo;
@@ -394,9 +403,11 @@ public sealed partial class EnsembleMember
         foreach (var argument in new[]
                  {
                      "-Xmx256m", "-XX:+UseSerialGC", "-Dzookeeper.jmx.log4j.disable=true",
+                 }.Concat(PropertyArguments).Concat(new[]
+                 {
                      "-cp", InstalledTools.ApacheClassPath,
                      "org.apache.zookeeper.server.quorum.QuorumPeerMain", ConfigPath,
-                 })
+                 }))
         {
             startInfo.ArgumentList.Add(argument);
         }

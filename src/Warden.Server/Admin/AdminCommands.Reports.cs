@@ -172,7 +172,7 @@ public sealed partial class AdminCommands
         var body = new JsonObject
         {
             ["version"] = FourLetterWords.Version,
-            ["read_only"] = false,
+            ["read_only"] = _core.Mode == Processing.ServingMode.ReadOnly,
             ["server_stats"] = new JsonObject
             {
                 ["packets_sent"] = stats.PacketsSent,

@@ -84,7 +84,7 @@ public sealed partial class AdminCommands
         {
             ["initial_configuration"] = _core.Settings.InitialConfiguration,
         })),
-        new("is_read_only", ["isro"], true, _ => Task.FromResult(new JsonObject { ["read_only"] = false })),
+        new("is_read_only", ["isro"], true, _ => Task.FromResult(new JsonObject { ["read_only"] = _core.Mode == Processing.ServingMode.ReadOnly })),
         new("last_snapshot", ["lsnp"], true, _ => Task.FromResult(LastSnapshot())),
         new("leader", ["lead"], true, _ => Task.FromResult(Leader())),
         new("monitor", ["mntr"], false, _ => _core.QueryAsync(Monitor)),

@@ -45,7 +45,8 @@ public sealed partial class FourLetterWords(ServerCore core, Func<IReadOnlyColle
         return word switch
         {
             "ruok" => "imok",
-            "isro" => "rw",
+            // Apache: "null" while not serving, "ro" from its read-only server, "rw" otherwise.
+            "isro" => core.Mode switch { ServingMode.NotServing => "null", ServingMode.ReadOnly => "ro", _ => "rw" },
             "srvr" => await core.QueryAsync(() => Stats(brief: true)).ConfigureAwait(false),
             "stat" => await core.QueryAsync(() => Stats(brief: false)).ConfigureAwait(false),
             "cons" => await core.QueryAsync(Connections).ConfigureAwait(false),
@@ -68,6 +69,7 @@ public sealed partial class FourLetterWords(ServerCore core, Func<IReadOnlyColle
         var stats = core.Stats;
         var text = new StringBuilder();
         text.Append("Zookeeper version: ").Append(Version).Append('\n');
+        if (core.Mode == ServingMode.ReadOnly) text.Append("READ-ONLY mode; serving only read-only clients\n");
         if (!brief)
         {
             text.Append("Clients:\n");
@@ -91,6 +93,7 @@ public sealed partial class FourLetterWords(ServerCore core, Func<IReadOnlyColle
         ServingMode.Leader => "leader",
         ServingMode.Follower => "follower",
         ServingMode.Observer => "observer",
+        ServingMode.ReadOnly => "read-only",
         _ => "standalone",
     };
 

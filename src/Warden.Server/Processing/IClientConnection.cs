@@ -53,10 +53,10 @@ public sealed class QueuedRequest(PendingRequest request)
     public bool InFlight { get; set; }
 
     /// <summary>
-    /// It waited in the request throttle past throttled_op_wait_time: it is answered ThrottledOp in its turn and
-    /// never applied, so it neither overtakes earlier requests nor holds later ones back.
+    /// The error it is answered with in its turn, never applied (ThrottledOp when it waited in the request throttle
+    /// past throttled_op_wait_time). Such a request neither overtakes earlier requests nor holds later ones back.
     /// </summary>
-    public bool Throttled { get; init; }
+    public ErrorCode? Refusal { get; init; }
 }
 
 /// <summary>Per-connection bookkeeping owned by the loop.</summary>

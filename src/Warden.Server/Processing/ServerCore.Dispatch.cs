@@ -30,7 +30,10 @@ public sealed partial class ServerCore
         if (state.Closed) return;
         state.PacketsReceived++;
         Stats.PacketsReceived++;
-        var entry = new QueuedRequest(new PendingRequest(work.Xid, work.Type, work.Body, work.ReceivedAtMs)) { Throttled = throttled };
+        var entry = new QueuedRequest(new PendingRequest(work.Xid, work.Type, work.Body, work.ReceivedAtMs))
+        {
+            Refusal = throttled ? ErrorCode.ThrottledOp : null,
+        };
         var unanswered = state.Unanswered;
         if (work.Type is OpCode.Auth or OpCode.Sasl && !state.AwaitingSession && unanswered.All(queued => queued.InFlight))
         {
@@ -59,10 +62,10 @@ public sealed partial class ServerCore
     /// <summary>A request no later write may overtake while it is held (see the rules above).</summary>
     private static bool IsBarrier(OpCode type) => !MayOvertake(type) && type != OpCode.Ping && !ReadHandler.Handles(type);
 
-    // A request the throttle marked is only answered ThrottledOp, in its turn, like a read: it is neither.
-    private static bool MayOvertake(QueuedRequest entry) => !entry.Throttled && MayOvertake(entry.Request.Type);
+    // A request marked to be refused is only answered, in its turn, like a read: it is neither.
+    private static bool MayOvertake(QueuedRequest entry) => entry.Refusal is null && MayOvertake(entry.Request.Type);
 
-    private static bool IsBarrier(QueuedRequest entry) => !entry.Throttled && IsBarrier(entry.Request.Type);
+    private static bool IsBarrier(QueuedRequest entry) => entry.Refusal is null && IsBarrier(entry.Request.Type);
 
     /// <summary>
     /// Acts on the connection's held requests that may go now: from the head up to the first one in flight, and then
@@ -121,10 +124,10 @@ public sealed partial class ServerCore
     {
         var request = entry.Request;
         var state = connection.State;
-        if (entry.Throttled)
+        if (entry.Refusal is { } answer)
         {
             // Apache's FinalRequestProcessor answers a throttled request THROTTLEDOP without applying it.
-            Reply(connection, request, ErrorCode.ThrottledOp, null);
+            Reply(connection, request, answer, null);
             return;
         }
         if (request.Type == OpCode.Auth)

@@ -37,6 +37,14 @@ public sealed partial class ServerCore
         }
         // Counted once past the throttle, as Apache counts connection_request_count (a refusal is connection_rejected).
         Stats.ConnectionRequests++;
+        if (Mode == ServingMode.ReadOnly && !request.ReadOnly)
+        {
+            _log.LogInformation("Refusing session request for not-read-only client {Remote}: this server is read-only until it rejoins a quorum",
+                connection.RemoteAddress);
+            connection.Close("a read-write client on a read-only server");
+            state.Closed = true;
+            return;
+        }
         _connections[connection.ConnectionId] = connection;
         AuthInfoSet.Add(state.AuthInfo, new Id("ip", connection.RemoteAddress));
 
@@ -63,6 +71,15 @@ public sealed partial class ServerCore
 
     private void CreateSession(IClientConnection connection, int timeoutMs)
     {
+        if (Mode == ServingMode.ReadOnly)
+        {
+            // Apache's read-only server answers a new global session NOTREADONLY in place of a connect response, which
+            // no client can read; only a local session could be made here.
+            _log.LogInformation("Refusing global session request in RO mode {Remote}: a read-only server makes only local sessions (localSessionsEnabled), which Warden does not support yet",
+                connection.RemoteAddress);
+            CloseConnection(connection, "a new global session on a read-only server");
+            return;
+        }
         long sessionId = Sessions.NextSessionId();
         connection.State.AwaitingSession = true;
         if (!PreparesWrites)
@@ -92,6 +109,15 @@ public sealed partial class ServerCore
     private void ReopenSession(IClientConnection connection, ConnectRequest request, int timeoutMs)
     {
         long sessionId = request.SessionId;
+        if (Mode == ServingMode.ReadOnly)
+        {
+            // As Apache 3.8: the quorum may go on without this server and expire the session (and its ephemeral
+            // nodes, the locks they stand for) while its client would believe it alive here.
+            _log.LogInformation("Refusing global session reconnection in RO mode {Remote}: the quorum, not this cut-off server, decides whether session 0x{Session:x} lives",
+                connection.RemoteAddress, sessionId);
+            CloseConnection(connection, "a global session on a read-only server");
+            return;
+        }
         var session = Sessions.Get(sessionId);
         if (session?.Owner is IClientConnection previous && !ReferenceEquals(previous, connection))
         {

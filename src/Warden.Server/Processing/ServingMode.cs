@@ -3,7 +3,8 @@ namespace Warden.Server.Processing;
 /// <summary>
 /// What this server does with clients. A standalone server and an established leader prepare writes; a
 /// follower or observer forwards them to the leader; a server that is looking for a leader, or still being
-/// synchronised, serves nobody (Apache closes every client connection then, and clients move on).
+/// synchronised, serves nobody (Apache closes every client connection then, and clients move on), unless
+/// readonlymode.enabled lets it serve reads to read-only clients while it looks.
 /// </summary>
 public enum ServingMode
 {
@@ -12,6 +13,14 @@ public enum ServingMode
     Follower,
     Observer,
     NotServing,
+
+    /// <summary>
+    /// Cut off from a quorum with readonlymode.enabled (Apache's ReadOnlyZooKeeperServer). Apache 3.8's read-only
+    /// server serves only local sessions (localSessionsEnabled, not supported by Warden yet): it refuses read-write
+    /// clients, new global sessions and the resumption of global ones, since a minority cannot know whether the
+    /// quorum has expired a session meanwhile. Warden refuses the same; the four-letter words say read-only.
+    /// </summary>
+    ReadOnly,
 }
 
 /// <summary>An ensemble member's figures for mntr, as its quorum host last saw them.</summary>

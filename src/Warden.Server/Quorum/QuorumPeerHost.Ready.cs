@@ -14,6 +14,11 @@ public sealed partial class QuorumPeerHost : IStateMachineSnapshots
     private RoleChange _connectionsRole = new(PeerState.Looking, null, 0, false);
     private long _ticks;
 
+    // readonlymode.enabled: the tick since which this member has looked for a leader (-1 while it has one), and
+    // whether it has gone read-only.
+    private long _lookingSinceTick;
+    private bool _readOnly;
+
     private void Carry(Ready ready)
     {
         // 0. Connections follow the role first: a learner that changed leader (or left and came back to the same one)
@@ -223,7 +228,11 @@ public sealed partial class QuorumPeerHost : IStateMachineSnapshots
         {
             _core!.Post(new ModeWork(mode, change.Epoch));
             LogRole(change.State, change.Leader, change.Serving, change.Epoch);
+            // Whatever the new role, a read-only spell is over: the mode just posted closed its clients.
+            _readOnly = false;
         }
+        if (change.State != PeerState.Looking) _lookingSinceTick = -1;
+        else if (_lookingSinceTick < 0) _lookingSinceTick = _ticks;
         Volatile.Write(ref _role, new RoleView(change.State, change.Leader, change.Serving, change.Epoch));
     }
 
@@ -249,12 +258,29 @@ public sealed partial class QuorumPeerHost : IStateMachineSnapshots
     }
 
     /// <summary>
+    /// Apache's grace before a member that looks for a leader starts its read-only server: max(2 s, tickTime), so that
+    /// an ordinary election does not flap clients between modes.
+    /// </summary>
+    private void NoteReadOnly()
+    {
+        if (!_settings.ReadOnlyModeEnabled || _readOnly || _lookingSinceTick < 0 || _peer.State != PeerState.Looking) return;
+        int graceMs = Math.Max(2000, _settings.TickTimeMs);
+        long graceTicks = (graceMs * (long)TicksPerTickTime + _settings.TickTimeMs - 1) / _settings.TickTimeMs;
+        if (_ticks - _lookingSinceTick < graceTicks) return;
+        _readOnly = true;
+        _core!.Post(new ModeWork(ServingMode.ReadOnly, 0));
+        _log.LogWarning("No quorum for {Grace} ms: read-only mode on {Endpoint} (readonlymode.enabled=true) until a leader is found; as in Apache 3.8 it refuses read-write clients and global sessions",
+            graceMs, _settings.ClientEndpoint);
+    }
+
+    /// <summary>
     /// A server that cannot find a quorum says so once per initLimit, naming each peer it cannot reach and why,
     /// instead of a stack trace per attempt.
     /// </summary>
     private void NoteQuorumTrouble()
     {
         _ticks++;
+        NoteReadOnly();
         if (_peer.State != PeerState.Looking) return;
         long interval = _ensemble.InitLimitTicks * TicksPerTickTime;
         if (_ticks - _lastTroubleLogTick < interval) return;
