@@ -13,6 +13,7 @@ public sealed class EnsembleAdminTests(ITestOutputHelper output)
     [Fact]
     public async Task LeaderAndFollowerAnswerWithApachesKeys()
     {
+        var running = System.Diagnostics.Stopwatch.StartNew();
         await using var ensemble = await EnsembleProcess.StartAsync(3, ServerKind.Warden, EnsembleProcess.DefaultTickTimeMs, adminServer: true);
         var leader = await ensemble.WaitForQuorumAsync(TimeSpan.FromSeconds(30));
         var follower = ensemble.Members.First(m => m != leader);
@@ -53,6 +54,18 @@ public sealed class EnsembleAdminTests(ITestOutputHelper output)
             var monitor = await ApacheAdmin.GetJsonAsync(http, port, "monitor");
             Assert.Equal(3, monitor.GetProperty("quorum_size").GetInt32());
             Assert.Equal(role == "leader" ? "leading - broadcast" : "following - broadcast", monitor.GetProperty("peer_state").GetString());
+            // leader_uptime: only the leader has it, counted from when it began to lead, so no more than the test has run.
+            // The ensemble metrics Grafana's ZooKeeper dashboard (grafana/jsonnet-libs, zookeeper-observ-lib) queries.
+            Assert.True(monitor.TryGetProperty("quorum_size", out _));
+            if (role == "leader")
+            {
+                long uptime = monitor.GetProperty("leader_uptime").GetInt64();
+                Assert.InRange(uptime, 1, (long)running.Elapsed.TotalMilliseconds);
+            }
+            else
+            {
+                Assert.False(monitor.TryGetProperty("leader_uptime", out _));
+            }
         }
     }
 }

@@ -55,6 +55,13 @@ public sealed partial class PrometheusTests(ITestOutputHelper output)
         // Group commit: one flush can carry several writes.
         Assert.True(samples["fsynctime_count"] >= 1);
         Assert.Equal("counter", types["connection_request_count"]);
+
+        // The metrics Grafana's ZooKeeper dashboard (grafana/jsonnet-libs, zookeeper-observ-lib, its "prometheus"
+        // source) queries, as gauges; quorum_size and leader_uptime exist only in an ensemble (EnsembleAdminTests).
+        foreach (var name in new[] { "znode_count", "outstanding_requests", "num_alive_connections", "watch_count", "min_latency", "max_latency", "avg_latency" })
+        {
+            Assert.Equal("gauge", types[name]);
+        }
     }
 
     /// <summary>

@@ -27,7 +27,7 @@ public sealed class PrometheusEndpoint : IAsyncDisposable
         "non_mtls_remote_conn_count", "num_alive_connections", "open_file_descriptor_count", "outstanding_requests",
         "outstanding_tls_handshake", "packets_received", "packets_sent", "uptime", "watch_count", "znode_count",
         "last_proposal_size", "learners", "max_proposal_size", "min_proposal_size", "pending_syncs", "synced_followers",
-        "synced_non_voting_followers", "synced_observers", "quorum_size",
+        "synced_non_voting_followers", "synced_observers", "quorum_size", "leader_uptime",
     };
 
     private readonly PrometheusSettings _settings;

@@ -75,6 +75,7 @@ public sealed partial class FourLetterWords
                 values.Add(("synced_observers", (long)ensemble.SyncedObservers));
                 values.Add(("pending_syncs", (long)ensemble.PendingSyncs));
                 values.Add(("learners", (long)ensemble.Learners));
+                if (core.LeaderUptimeMs is { } leading) values.Add(("leader_uptime", leading));
                 if (core.Replicator.Proposals is { } proposals)
                 {
                     values.Add(("last_proposal_size", proposals.Last));

@@ -69,6 +69,12 @@ public sealed partial class ServerCore
     /// <summary>What this server does with clients now; changed only on the loop.</summary>
     public ServingMode Mode { get; private set; }
 
+    /// <summary>On the loop's clock, when this server last became leader; null while it does not lead.</summary>
+    private long? _leadingSinceMs;
+
+    /// <summary>How long this server has led (Apache's leader_uptime, in ms); null unless it leads. On the loop.</summary>
+    public long? LeaderUptimeMs => _leadingSinceMs is { } since ? NowMs - since : null;
+
     private long NowMs => SessionTracker.MonotonicMs(_time);
 
     /// <summary>The wall-clock time of a moment on the loop's monotonic clock, for reports.</summary>
@@ -283,6 +289,8 @@ public sealed partial class ServerCore
     {
         var previous = Mode;
         Mode = mode;
+        if (mode != ServingMode.Leader) _leadingSinceMs = null;
+        else if (previous != ServingMode.Leader) _leadingSinceMs = NowMs;
         if (previous != ServingMode.NotServing && previous != mode)
         {
             foreach (var connection in _connections.Values.ToList()) CloseConnection(connection, $"the server stopped serving as {previous}");
