@@ -190,12 +190,13 @@ public sealed class ReadHandler(DataTree tree, Security.AuthenticationConfig aut
         var results = new List<(OpCode, IJuteRecord?)>(ops.Count);
         foreach (var op in ops)
         {
+            // Only reads belong in a multiRead; Apache fails the request with MARSHALLINGERROR on any other op.
+            if (op.Type is not (OpCode.GetData or OpCode.GetChildren)) throw new JuteException($"invalid op type {(int)op.Type} in a multiRead");
+            var request = (PathWatchRequest)op.Request;
             try
             {
-                var request = (PathWatchRequest)op.Request;
                 if (op.Type == OpCode.GetData) results.Add((OpCode.GetData, GetData(request, connection, auth)));
-                else if (op.Type == OpCode.GetChildren) results.Add((OpCode.GetChildren, new GetChildrenResponse(GetChildren(request, connection, auth).Children)));
-                else throw new JuteException($"invalid op type {(int)op.Type} in a multiRead");
+                else results.Add((OpCode.GetChildren, new GetChildrenResponse(GetChildren(request, connection, auth).Children)));
             }
             catch (KeeperException e)
             {

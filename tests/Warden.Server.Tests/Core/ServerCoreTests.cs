@@ -21,6 +21,36 @@ public class ServerCoreTests
         Assert.Equal(2, harness.Core.Tree.LastProcessedZxid);
     }
 
+    /// <summary>
+    /// Found by the server-request fuzz target: a multiRead holding a write op closed the connection with an
+    /// unexpected error. Apache 3.8 answers MARSHALLINGERROR (-5) and serves the session on; so does Warden.
+    /// </summary>
+    [Fact]
+    public async Task AMultiReadHoldingAWriteIsAMarshallingErrorAndTheSessionGoesOn()
+    {
+        await using var harness = new CoreHarness();
+        var client = await harness.ConnectAsync();
+        var ops = new MultiOpsBody([(OpCode.Create, CoreHarness.Create("/m", "x")), (OpCode.Check, new CheckVersionRequest("/m", 0))]);
+        var reply = await harness.CallAsync(client, OpCode.MultiRead, ops);
+        Assert.Equal((int)ErrorCode.MarshallingError, reply.Header.Err);
+        Assert.Null(client.ClosedBecause);
+        var exists = await harness.CallAsync(client, OpCode.Exists, new PathWatchRequest("/m", false));
+        Assert.Equal((int)ErrorCode.NoNode, exists.Header.Err);
+    }
+
+    private sealed record MultiOpsBody(List<(OpCode Type, IJuteRecord Op)> Ops) : IJuteRecord
+    {
+        public void Write(JuteWriter writer)
+        {
+            foreach (var (type, op) in Ops)
+            {
+                new MultiHeader((int)type, false, -1).Write(writer);
+                op.Write(writer);
+            }
+            new MultiHeader(-1, true, -1).Write(writer);
+        }
+    }
+
     [Fact]
     public async Task AFailedWriteStillTakesAZxidAsOnApache()
     {
