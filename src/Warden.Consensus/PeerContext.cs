@@ -24,6 +24,24 @@ internal sealed class PeerContext
         Log = new ReplicaLog(recovered.SnapshotZxid, recovered.Log);
         DurableZxid = Log.LastZxid;
         CurrentVote = new Vote(options.Id, Log.LastZxid, 0, CurrentEpoch);
+        ConfigText = options.ConfigText;
+        ConfigVersion = ConfigTexts.VersionOf(ConfigText);
+    }
+
+    /// <summary>The configuration this server sends in notifications and NEWLEADER: Apache's text, with its version.</summary>
+    public byte[] ConfigText { get; private set; }
+
+    /// <summary>The version at the end of <see cref="ConfigText"/>.</summary>
+    public long ConfigVersion { get; private set; }
+
+    /// <summary>Takes a newer configuration text and tells the host, which records it (dynamic file, /zookeeper/config).</summary>
+    public void AdoptConfig(byte[] text)
+    {
+        long version = ConfigTexts.VersionOf(text);
+        if (version <= ConfigVersion) return;
+        ConfigText = text;
+        ConfigVersion = version;
+        _ready.ConfigChanges.Add(new ConfigChange(text, version));
     }
 
     public PeerOptions Options { get; }

@@ -39,6 +39,12 @@ public sealed record PeerOptions
     /// </summary>
     public byte[] ConfigText { get; init; } = [];
 
+    /// <summary>
+    /// reconfigEnabled: a leader whose configuration has version 0 (never reconfigured) gives it the version of its new
+    /// epoch's first zxid, as Apache's Leader.lead does, and its learners take that version with NEWLEADER.
+    /// </summary>
+    public bool VersionConfigOnLead { get; init; }
+
     public bool IsVoter(ServerId id) => Voters.Contains(id);
 
     public bool IsObserver(ServerId id) => Observers.Contains(id);

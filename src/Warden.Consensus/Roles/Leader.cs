@@ -110,6 +110,10 @@ internal sealed class Leader(PeerContext context) : Role(context)
         _newEpoch = highest + 1;
         Invariant.Require(_newEpoch > Context.AcceptedEpoch, $"new epoch {_newEpoch} is not above acceptedEpoch {Context.AcceptedEpoch}");
         Context.SetAcceptedEpoch(_newEpoch);
+        if (Context.Options.VersionConfigOnLead && Context.ConfigVersion == 0)
+        {
+            Context.AdoptConfig(ConfigTexts.WithVersion(Context.ConfigText, Zxid.From(_newEpoch, 0).Value));
+        }
         foreach (var session in _sessions.Values) SendLeaderInfo(session);
         TryAgreeEpoch();
     }

@@ -249,8 +249,10 @@ internal abstract class Learner(PeerContext context, ServerId leader) : Role(con
             Context.ProtocolError($"NEWLEADER for epoch {packet.Zxid.Epoch}, agreed {_newEpoch}");
             return;
         }
-        // Taking on the leader's history: the current epoch and the synced log go to disk before the ack.
+        // Taking on the leader's history: the current epoch and the synced log go to disk before the ack. NEWLEADER
+        // carries the leader's configuration; a newer one than ours is ours from here (Apache's Learner.syncWithLeader).
         Context.SetCurrentEpoch(_newEpoch);
+        if (packet.Data is { Length: > 1 } config) Context.AdoptConfig(config);
         // Servers that join later compare our vote with the leader's by epoch, so it must name the new one.
         Context.CurrentVote = Context.CurrentVote with { PeerEpoch = _newEpoch };
         _syncPoint = Context.Log.LastZxid;

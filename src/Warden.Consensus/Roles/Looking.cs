@@ -128,7 +128,7 @@ internal sealed class Looking(PeerContext context) : Role(context)
     private void BroadcastProposal()
     {
         _ticksSinceSend = 0;
-        var notification = Notification.From(PeerState.Looking, _proposal, Context.ElectionEpoch, Context.Options.ConfigText);
+        var notification = Notification.From(PeerState.Looking, _proposal, Context.ElectionEpoch, Context.ConfigText);
         foreach (var peer in Context.Options.AllPeers)
         {
             if (peer != Context.Id) Context.Send(peer, Channel.Election, new ElectionMessage(notification));
@@ -137,7 +137,7 @@ internal sealed class Looking(PeerContext context) : Role(context)
 
     private void Reply(ServerId to)
     {
-        var notification = Notification.From(PeerState.Looking, _proposal, Context.ElectionEpoch, Context.Options.ConfigText);
+        var notification = Notification.From(PeerState.Looking, _proposal, Context.ElectionEpoch, Context.ConfigText);
         Context.Send(to, Channel.Election, new ElectionMessage(notification));
     }
 }

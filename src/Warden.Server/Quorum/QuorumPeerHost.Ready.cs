@@ -65,7 +65,9 @@ public sealed partial class QuorumPeerHost : IStateMachineSnapshots
                     {
                         CaptureSnapshot(snapshotsWanted[nextSnapshot++]);
                     }
-                    _onCommitted!(DecodeTxn(apply.Txn.Data));
+                    var committed = DecodeTxn(apply.Txn.Data);
+                    _onCommitted!(committed);
+                    if (committed.Header.OpCode == OpCode.Reconfig) OnReconfigCommitted(committed);
                     break;
                 case LeaderPacket leader:
                     OnLeaderPacket(leader.Packet);
@@ -77,6 +79,8 @@ public sealed partial class QuorumPeerHost : IStateMachineSnapshots
             }
         }
         while (nextSnapshot < snapshotsWanted.Count) CaptureSnapshot(snapshotsWanted[nextSnapshot++]);
+        // After the batch's commits and any SNAP's new tree, so that the configuration taken lands in the tree kept.
+        foreach (var config in ready.ConfigChanges) OnConfigAdopted(config);
         if (_storage.SnapshotDue()) _ = _storage.TakeSnapshotAsync(_core!);
 
         // 4. What waited for the disk, with snapshots for SNAP and the touch table in PING replies.

@@ -66,6 +66,7 @@ public sealed partial class QuorumPeerHost : IReplicator, ILeaderLink
             RetainedCommittedTxns = _ensemble.CommitLogCount,
             MaxInFlightProposals = 50_000,
             ConfigText = System.Text.Encoding.UTF8.GetBytes(_ensemble.ConfigText()),
+            VersionConfigOnLead = settings.ReconfigEnabled,
         };
         _peer = new ZabPeer(options, storage.Recovered);
         _transport = new QuorumTransport(new QuorumTransportOptions
@@ -96,6 +97,7 @@ public sealed partial class QuorumPeerHost : IReplicator, ILeaderLink
     {
         _core = core;
         core.EnsembleStatus = () => Volatile.Read(ref _status);
+        AttachReconfiguration(core);
     }
 
     public void Start(Action<TxnHeaderAndBody> onCommitted) => _onCommitted = onCommitted;
@@ -226,6 +228,7 @@ public sealed partial class QuorumPeerHost : IReplicator, ILeaderLink
         Volatile.Write(ref _status, new EnsembleStatus(state, learners.Count,
             learners.Count(l => l.Synced && !l.IsObserver), learners.Count(l => l.Synced && l.IsObserver), _peer.PendingSyncs,
             _peer.Leader?.Value ?? 0));
+        NoteQuorumView(learners);
     }
 
     /// <summary>Flush timings of this member's txn log.</summary>
