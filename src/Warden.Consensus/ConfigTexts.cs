@@ -26,6 +26,27 @@ public static class ConfigTexts
         return 0;
     }
 
+    /// <summary>
+    /// The voters and observers the text's <c>server.N=host:quorumPort:electionPort[:participant|observer][;client]</c>
+    /// lines name; a line without a role is a participant, as in Apache's QuorumServer. Null when no line parses.
+    /// </summary>
+    public static (List<ServerId> Voters, List<ServerId> Observers)? Members(byte[] text)
+    {
+        var voters = new List<ServerId>();
+        var observers = new List<ServerId>();
+        foreach (string line in Encoding.UTF8.GetString(text).Split('\n'))
+        {
+            string trimmed = line.Trim();
+            int equals = trimmed.IndexOf('=', StringComparison.Ordinal);
+            if (!trimmed.StartsWith("server.", StringComparison.Ordinal) || equals < 0) continue;
+            if (!long.TryParse(trimmed.AsSpan("server.".Length, equals - "server.".Length), NumberStyles.None, CultureInfo.InvariantCulture, out long id)) continue;
+            string server = trimmed[(equals + 1)..].Split(';')[0].Trim();
+            bool observer = server.EndsWith(":observer", StringComparison.OrdinalIgnoreCase);
+            (observer ? observers : voters).Add(new ServerId(id));
+        }
+        return voters.Count + observers.Count == 0 ? null : (voters, observers);
+    }
+
     /// <summary>The same text with its version line saying <paramref name="version"/> (added at the end when missing).</summary>
     public static byte[] WithVersion(byte[] text, long version)
     {

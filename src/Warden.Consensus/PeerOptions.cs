@@ -45,6 +45,12 @@ public sealed record PeerOptions
     /// </summary>
     public bool VersionConfigOnLead { get; init; }
 
+    /// <summary>
+    /// The new configuration text a txn carries when it is a reconfig (null for any other txn). The core keeps txn data
+    /// opaque; the host, which knows the txn format, answers this so that the core can put a committed reconfig in force.
+    /// </summary>
+    public Func<byte[], byte[]?> ReconfigOf { get; init; } = static _ => null;
+
     public bool IsVoter(ServerId id) => Voters.Contains(id);
 
     public bool IsObserver(ServerId id) => Observers.Contains(id);
