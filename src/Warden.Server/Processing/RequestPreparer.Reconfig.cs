@@ -21,9 +21,7 @@ public sealed partial class RequestPreparer
     /// curConfigId is neither -1 nor the current version; BadArguments for a malformed or unworkable membership
     /// (a malformed leaving id fails as Apache's NumberFormatException does, with MarshallingError);
     /// NewConfigNoQuorum unless a quorum of the new voters is synchronised with this leader; and last, NoAuth unless
-    /// the ACL of /zookeeper/config (world:anyone:r) grants WRITE, which only the super user and skipACL get.
-    /// A change to the voters (participants added, removed or moved) is then refused with Unimplemented: Warden
-    /// records observer changes but does not yet change its quorum.
+    /// the ACL of /zookeeper/config (world:anyone:r) grants WRITE, which only the super user gets.
     /// The txn sets /zookeeper/config to the new configuration, whose version is this txn's zxid, with version -1.
     /// </summary>
     private Txn PrepareReconfig(ReconfigRequest request, long zxid, long timeMs, IReadOnlyList<Id> authInfo)
@@ -59,19 +57,8 @@ public sealed partial class RequestPreparer
         if (synced < voters.Count / 2 + 1) throw new KeeperException(ErrorCode.NewConfigNoQuorum);
 
         if (!AclPolicy.Allows(node.Acl, Perms.Write, authInfo, settings.Authentication)) throw new KeeperException(ErrorCode.NoAuth);
-        // The consensus core does not yet change whose acks and votes count, so a new set of voters would be written
-        // down but not obeyed; it is refused rather than recorded. Observers can be added and removed.
-        if (!SameVoters(current, next)) throw new KeeperException(ErrorCode.Unimplemented);
         byte[] text = Encoding.UTF8.GetBytes(Reconfiguration.ConfigText(next, zxid));
         Pending.Add(node with { Zxid = zxid, Version = -1, DataLength = text.Length });
         return new SetDataTxn(DataTree.ConfigPath, text, -1, OpCode.Reconfig);
-    }
-
-    private static bool SameVoters(IEnumerable<EnsembleMember> current, IEnumerable<EnsembleMember> next)
-    {
-        static string Key(EnsembleMember m) => $"{m.Id}={m.Host}:{m.QuorumPort}:{m.ElectionPort}";
-        var before = current.Where(m => !m.IsObserver).Select(Key).Order(StringComparer.Ordinal);
-        var after = next.Where(m => !m.IsObserver).Select(Key).Order(StringComparer.Ordinal);
-        return before.SequenceEqual(after);
     }
 }

@@ -95,6 +95,7 @@ public sealed partial class QuorumPeerHost : IStateMachineSnapshots
 
         // 5. Done; the request loop learns of the new role after the commits that came before it.
         _peer.Advance(ready);
+        if (LearnersChanged(ready)) NoteQuorumView(_peer.Learners);
         if (ready.RoleChanged)
         {
             NoteServing(ready.RoleChanges[^1]);
