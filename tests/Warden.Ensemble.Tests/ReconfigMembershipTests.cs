@@ -78,6 +78,47 @@ public sealed class ReconfigMembershipTests(ITestOutputHelper output)
         output.WriteLine($"{kind}: {writer.AcknowledgedCount} writes acknowledged across the two reconfigs");
     }
 
+    /// <summary>
+    /// A running server added as a participant votes: with one of the three original followers' peers stopped, the
+    /// leader keeps its quorum of three of four only because the new member's acks count.
+    /// </summary>
+    [Theory]
+    [InlineData(ServerKind.Apache)]
+    [InlineData(ServerKind.Warden)]
+    public async Task ParticipantAddedUnderWritesVotes(ServerKind kind)
+    {
+        await using var ensemble = EnsembleProcess.Create(4, kind, Subject.TickTimeMs, ReconfigTests.ReconfigConfig());
+        var joiner = ensemble[4];
+        foreach (var member in ensemble.Members.Take(3)) RewriteServerLines(member, ensemble, includeFourth: false);
+        RewriteServerLines(joiner, ensemble, includeFourth: true, fourthRole: "participant");
+        foreach (var member in ensemble.Members.Take(3)) member.Start();
+        var leader = await ensemble.WaitForQuorumAsync(Bound);
+        joiner.Start();
+        var followers = ensemble.Members.Take(3).Where(m => m != leader).ToList();
+        await using var writer = await AckedWriter.StartAsync($"{leader.ConnectString},{followers[0].ConnectString}", "/participant-writes");
+        await writer.WaitForProgressAsync(20, Bound);
+
+        await using (var super = await SuperAsync(leader.ConnectString))
+        {
+            // The joiner must be synchronised first, or a quorum of the new voters would not be (NewConfigNoQuorum).
+            await WaitForModeAsync(joiner, MemberMode.Follower);
+            var added = await super.ReconfigAsync(
+                $"server.4=127.0.0.1:{joiner.QuorumPort}:{joiner.ElectionPort}:participant;127.0.0.1:{joiner.ClientPort}", null, null);
+            Assert.Contains($"server.4=127.0.0.1:{joiner.QuorumPort}:{joiner.ElectionPort}:participant;127.0.0.1:{joiner.ClientPort}",
+                Encoding.UTF8.GetString(added.Data), StringComparison.Ordinal);
+        }
+        await writer.WaitForProgressAsync(20, Bound);
+
+        // Four voters: the leader, the first follower and the joiner are three, a quorum, only if the joiner counts.
+        followers[1].Stop();
+        await writer.WaitForProgressAsync(20, Bound);
+        await writer.StopAsync();
+        Assert.Null(writer.Failure);
+        Assert.Equal(MemberMode.Leader, await leader.ModeAsync(TimeSpan.FromSeconds(5)));
+        await Convergence.AssertAcknowledgedWritesOnEveryMemberAsync(ensemble, [writer], output);
+        output.WriteLine($"{kind}: {writer.AcknowledgedCount} writes acknowledged");
+    }
+
     [Theory]
     [InlineData(ServerKind.Apache)]
     [InlineData(ServerKind.Warden)]
@@ -135,13 +176,13 @@ public sealed class ReconfigMembershipTests(ITestOutputHelper output)
         Assert.Equal(first, await ReadConfigAsync(others[1]));
     }
 
-    /// <summary>Writes a member's server lines: servers 1-3 as participants, and server 4 as an observer when asked.</summary>
-    private static void RewriteServerLines(EnsembleMember member, EnsembleProcess ensemble, bool includeFourth)
+    /// <summary>Writes a member's server lines: servers 1-3 as participants, and server 4 (an observer unless told) when asked.</summary>
+    private static void RewriteServerLines(EnsembleMember member, EnsembleProcess ensemble, bool includeFourth, string fourthRole = "observer")
     {
         var lines = File.ReadAllLines(member.ConfigPath).Where(l => !l.StartsWith("server.", StringComparison.Ordinal)).ToList();
         foreach (var peer in ensemble.Members.Take(3)) lines.Add($"server.{peer.Id}=127.0.0.1:{peer.QuorumPort}:{peer.ElectionPort}");
         var fourth = ensemble[4];
-        if (includeFourth) lines.Add($"server.4=127.0.0.1:{fourth.QuorumPort}:{fourth.ElectionPort}:observer");
+        if (includeFourth) lines.Add($"server.4=127.0.0.1:{fourth.QuorumPort}:{fourth.ElectionPort}:{fourthRole}");
         File.WriteAllLines(member.ConfigPath, lines);
     }
 
