@@ -24,11 +24,68 @@ internal sealed class PeerContext
         Log = new ReplicaLog(recovered.SnapshotZxid, recovered.Log);
         DurableZxid = Log.LastZxid;
         CurrentVote = new Vote(options.Id, Log.LastZxid, 0, CurrentEpoch);
+        ConfigText = options.ConfigText;
+        ConfigVersion = ConfigTexts.VersionOf(ConfigText);
+        Voters = [.. options.Voters];
+        Observers = [.. options.Observers];
+    }
+
+    /// <summary>The servers whose acks and votes count under the configuration in force.</summary>
+    public IReadOnlyList<ServerId> Voters { get; private set; }
+
+    /// <summary>The servers that learn the history without voting, under the configuration in force.</summary>
+    public IReadOnlyList<ServerId> Observers { get; private set; }
+
+    public bool IsVoterId(ServerId id) => Voters.Contains(id);
+
+    public bool IsObserverId(ServerId id) => Observers.Contains(id);
+
+    public bool IsMember => IsVoterId(Id) || IsObserverId(Id);
+
+    public int QuorumSize => Voters.Count / 2 + 1;
+
+    /// <summary>Every member but this server, to send notifications to.</summary>
+    public IEnumerable<ServerId> OtherMembers => Voters.Concat(Observers).Where(p => p != Id);
+
+    /// <summary>
+    /// Puts a configuration in force (a committed reconfig, Apache's processReconfig): its members from here on, and its
+    /// text in notifications and NEWLEADER. The host hears of it in <see cref="Ready.ConfigChanges"/>.
+    /// </summary>
+    public void Activate(byte[] text)
+    {
+        long version = ConfigTexts.VersionOf(text);
+        if (version <= ConfigVersion || ConfigTexts.Members(text) is not { } members) return;
+        Voters = members.Voters;
+        Observers = members.Observers;
+        ConfigText = text;
+        ConfigVersion = version;
+        _ready.ConfigChanges.Add(new ConfigChange(text, version));
+    }
+
+    /// <summary>The configuration this server sends in notifications and NEWLEADER: Apache's text, with its version.</summary>
+    public byte[] ConfigText { get; private set; }
+
+    /// <summary>The version at the end of <see cref="ConfigText"/>.</summary>
+    public long ConfigVersion { get; private set; }
+
+    /// <summary>Takes a newer configuration text and tells the host, which records it (dynamic file, /zookeeper/config).</summary>
+    public void AdoptConfig(byte[] text)
+    {
+        long version = ConfigTexts.VersionOf(text);
+        if (version <= ConfigVersion) return;
+        if (ConfigTexts.Members(text) is { } members)
+        {
+            Voters = members.Voters;
+            Observers = members.Observers;
+        }
+        ConfigText = text;
+        ConfigVersion = version;
+        _ready.ConfigChanges.Add(new ConfigChange(text, version));
     }
 
     public PeerOptions Options { get; }
     public ServerId Id => Options.Id;
-    public bool IsVoter => Options.IsVoter(Id);
+    public bool IsVoter => IsVoterId(Id);
     public ReplicaLog Log { get; }
     public int AcceptedEpoch { get; private set; }
     public int CurrentEpoch { get; private set; }
@@ -152,7 +209,13 @@ internal sealed class PeerContext
     public List<Txn> CommitUpTo(Zxid zxid)
     {
         var committed = Log.CommitUpTo(zxid);
-        foreach (var txn in committed) _ready.StateMachine.Add(new ApplyTxn(txn));
+        foreach (var txn in committed)
+        {
+            _ready.StateMachine.Add(new ApplyTxn(txn));
+            // Whoever commits a reconfig puts it in force at that point of the history: the leader, a follower at
+            // COMMITANDACTIVATE, an observer at INFORMANDACTIVATE, a learner that synced past it, a new leader.
+            if (Options.ReconfigOf(txn.Data) is { } config) Activate(config);
+        }
         return committed;
     }
 

@@ -39,6 +39,18 @@ public sealed record PeerOptions
     /// </summary>
     public byte[] ConfigText { get; init; } = [];
 
+    /// <summary>
+    /// reconfigEnabled: a leader whose configuration has version 0 (never reconfigured) gives it the version of its new
+    /// epoch's first zxid, as Apache's Leader.lead does, and its learners take that version with NEWLEADER.
+    /// </summary>
+    public bool VersionConfigOnLead { get; init; }
+
+    /// <summary>
+    /// The new configuration text a txn carries when it is a reconfig (null for any other txn). The core keeps txn data
+    /// opaque; the host, which knows the txn format, answers this so that the core can put a committed reconfig in force.
+    /// </summary>
+    public Func<byte[], byte[]?> ReconfigOf { get; init; } = static _ => null;
+
     public bool IsVoter(ServerId id) => Voters.Contains(id);
 
     public bool IsObserver(ServerId id) => Observers.Contains(id);

@@ -34,6 +34,9 @@ public sealed class Ready
     /// </summary>
     public List<ServerId> ClosedLearners { get; } = [];
 
+    /// <summary>Configurations this server took during this batch (a version given by a new leader, or NEWLEADER's), in order.</summary>
+    public List<ConfigChange> ConfigChanges { get; } = [];
+
     /// <summary>Each change of role, leader or serving, in the order they happened during this batch.</summary>
     public List<RoleChange> RoleChanges { get; } = [];
 
@@ -47,7 +50,7 @@ public sealed class Ready
 
     public bool IsEmpty =>
         SendNow.Count == 0 && Persist.Count == 0 && StateMachine.Count == 0 && SendAfterPersist.Count == 0
-        && FromLearners.Count == 0 && RoleChanges.Count == 0 && ClosedLearners.Count == 0;
+        && FromLearners.Count == 0 && RoleChanges.Count == 0 && ClosedLearners.Count == 0 && ConfigChanges.Count == 0;
 
     /// <summary>Fills each outgoing SNAP with the host's snapshot at the packet's zxid.</summary>
     public void AttachSnapshots(IStateMachineSnapshots snapshots)
@@ -91,6 +94,9 @@ public sealed class Ready
 /// epoch, and whether it serves clients (an established leader, or a learner after UPTODATE).
 /// </summary>
 public sealed record RoleChange(PeerState State, ServerId? Leader, int Epoch, bool Serving);
+
+/// <summary>A configuration this server took: Apache's text (server lines, then version=hex) and that version.</summary>
+public sealed record ConfigChange(byte[] Text, long Version);
 
 /// <summary>A learner as its leader sees it: whether it votes, and whether it has been brought up to date.</summary>
 public sealed record LearnerStatus(ServerId Id, bool IsObserver, bool Synced);

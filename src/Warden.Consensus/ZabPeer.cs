@@ -52,6 +52,11 @@ public sealed class ZabPeer
     public long ElectionEpoch => _context.ElectionEpoch;
     public int ProtocolErrors => _context.ProtocolErrors;
 
+    /// <summary>The configuration in force: its voters, observers and version.</summary>
+    public IReadOnlyList<ServerId> Voters => _context.Voters;
+    public IReadOnlyList<ServerId> Observers => _context.Observers;
+    public long ConfigVersion => _context.ConfigVersion;
+
     /// <summary>Learner connections this server dropped, as a leader, for breaking the protocol.</summary>
     public int LearnersDropped => _context.LearnersDropped;
     public string? LastProtocolError => _context.LastProtocolError;
@@ -66,12 +71,14 @@ public sealed class ZabPeer
         _context.Log.Compact(_context.Options.RetainedCommittedTxns);
     }
 
-    /// <summary>Delivers one message addressed to this server. Messages from unknown servers are ignored.</summary>
+    /// <summary>Delivers one message addressed to this server.</summary>
     public void Step(Envelope envelope)
     {
         if (envelope.To != Id) throw new ArgumentException($"message for {envelope.To} delivered to {Id}");
         var from = envelope.From;
-        if (from == Id || !_context.Options.AllPeers.Contains(from)) return;
+        // Servers outside the configuration are heard too, as Apache hears them: a server about to be added by a
+        // reconfig finds the leader through the members' answers, and connects to it as a learner before it is added.
+        if (from == Id) return;
         switch (envelope.Message)
         {
             case ElectionMessage election:

@@ -52,6 +52,9 @@ public sealed record ServerSettings
     public bool ExtendedTypesEnabled { get; init; }
     public bool ReconfigEnabled { get; init; }
 
+    /// <summary>standaloneEnabled: a reconfig must then leave at least two voters, as Apache requires.</summary>
+    public bool StandaloneEnabled { get; init; } = true;
+
     /// <summary>Hard quota limits refuse writes with QUOTAEXCEEDED (zookeeper.enforceQuota).</summary>
     public bool EnforceQuota { get; init; }
 
@@ -145,6 +148,7 @@ public sealed record ServerSettings
             DataLogDir = config.DataLogDir,
             ExtendedTypesEnabled = config.ExtendedTypesEnabled,
             ReconfigEnabled = config.ReconfigEnabled,
+            StandaloneEnabled = config.StandaloneEnabled,
             EnforceQuota = config.EnforceQuota,
             SuperDigest = config.SuperDigest,
             Authentication = config.Authentication,
@@ -191,5 +195,7 @@ public sealed record ServerSettings
             ? keptTxns
             : 20_000,
         ConfigVersion = config.DynamicConfigVersion ?? 0,
+        ConfigFilePath = config.ConfigFilePath,
+        DynamicConfigFilePath = config.DynamicConfigFilePath,
     };
 }

@@ -19,6 +19,7 @@ internal sealed class Leader(PeerContext context) : Role(context)
     private bool _established;
     private long _startTick;
     private long _nextCounter = 1;
+    private PendingReconfig? _pendingReconfig;
 
     /// <summary>Learners waiting for SYNC until the COMMIT of the zxid they are keyed by (Apache's pendingSyncs).</summary>
     private readonly Dictionary<Zxid, List<LearnerSession>> _pendingSyncs = [];
@@ -75,7 +76,6 @@ internal sealed class Leader(PeerContext context) : Role(context)
     private void OnLearnerInfo(ServerId from, QuorumPacket packet)
     {
         bool observer = packet.Type == PacketType.ObserverInfo;
-        bool known = observer ? Context.Options.IsObserver(from) : Context.Options.IsVoter(from);
         LearnerInfo info;
         try
         {
@@ -85,7 +85,9 @@ internal sealed class Leader(PeerContext context) : Role(context)
         {
             return;
         }
-        if (!known || info.ServerId != from) return;
+        // A learner outside the configuration is served as Apache serves it (only voters count toward a quorum): that
+        // is how a server to be added by a reconfig is synchronised before the reconfig counts on it.
+        if (info.ServerId != from) return;
         // A new connection from a learner replaces its old one, as a new LearnerHandler replaces a dead one.
         var session = new LearnerSession(from, observer, packet.Zxid.Epoch, Context.Now);
         if (_newEpoch >= 0 && !observer && session.AcceptedEpoch > _newEpoch)
@@ -104,12 +106,16 @@ internal sealed class Leader(PeerContext context) : Role(context)
     /// <summary>Once a quorum of voters has reported its accepted epoch, the new epoch is one above them all.</summary>
     private void TryFixEpoch()
     {
-        var voters = _sessions.Values.Where(s => !s.IsObserver).ToList();
-        if (voters.Count + 1 < Context.Options.QuorumSize) return;
+        var voters = _sessions.Values.Where(s => !s.IsObserver && Context.IsVoterId(s.Id)).ToList();
+        if (voters.Count + 1 < Context.QuorumSize) return;
         int highest = voters.Select(s => s.AcceptedEpoch).Append(Context.AcceptedEpoch).Max();
         _newEpoch = highest + 1;
         Invariant.Require(_newEpoch > Context.AcceptedEpoch, $"new epoch {_newEpoch} is not above acceptedEpoch {Context.AcceptedEpoch}");
         Context.SetAcceptedEpoch(_newEpoch);
+        if (Context.Options.VersionConfigOnLead && Context.ConfigVersion == 0)
+        {
+            Context.AdoptConfig(ConfigTexts.WithVersion(Context.ConfigText, Zxid.From(_newEpoch, 0).Value));
+        }
         foreach (var session in _sessions.Values) SendLeaderInfo(session);
         TryAgreeEpoch();
     }
@@ -162,8 +168,8 @@ internal sealed class Leader(PeerContext context) : Role(context)
     private void TryAgreeEpoch()
     {
         if (_epochAgreed || _newEpoch < 0) return;
-        int acks = 1 + _sessions.Values.Count(s => !s.IsObserver && s.AckedNewEpoch);
-        if (acks < Context.Options.QuorumSize) return;
+        int acks = 1 + _sessions.Values.Count(s => !s.IsObserver && Context.IsVoterId(s.Id) && s.AckedNewEpoch);
+        if (acks < Context.QuorumSize) return;
         _epochAgreed = true;
         foreach (var session in _sessions.Values.Where(s => s.Phase == LearnerPhase.EpochAcked).ToList())
         {
@@ -213,8 +219,8 @@ internal sealed class Leader(PeerContext context) : Role(context)
     private void TryEstablish()
     {
         if (_established || !_epochAgreed) return;
-        int acks = 1 + _sessions.Values.Count(s => !s.IsObserver && s.Phase >= LearnerPhase.Synced);
-        if (acks < Context.Options.QuorumSize) return;
+        int acks = 1 + _sessions.Values.Count(s => !s.IsObserver && Context.IsVoterId(s.Id) && s.Phase >= LearnerPhase.Synced);
+        if (acks < Context.QuorumSize) return;
         _established = true;
         Context.SetCurrentEpoch(_newEpoch);
         Context.CurrentVote = Context.CurrentVote with { PeerEpoch = _newEpoch };
@@ -252,6 +258,11 @@ internal sealed class Leader(PeerContext context) : Role(context)
         }
         var txn = new Txn(Zxid.From(_newEpoch, _nextCounter++), data);
         Context.AppendTxn(txn);
+        if (Context.Options.ReconfigOf(data) is { } config && ConfigTexts.Members(config) is { } members)
+        {
+            Invariant.Require(_pendingReconfig is null, $"reconfig {txn.Zxid} proposed while {_pendingReconfig?.Zxid} is in flight");
+            _pendingReconfig = new PendingReconfig(txn.Zxid, members.Voters);
+        }
         var proposal = new QuorumPacket(PacketType.Proposal, txn.Zxid, data);
         foreach (var session in _sessions.Values)
         {
@@ -263,34 +274,94 @@ internal sealed class Leader(PeerContext context) : Role(context)
 
     public override void OnDurable() => TryCommit();
 
-    /// <summary>Commits the highest zxid that a quorum of voters has on disk, and everything before it.</summary>
+    /// <summary>
+    /// Commits the highest zxid that a quorum of voters has on disk, and everything before it. From a reconfig on, until
+    /// it commits, a txn needs a quorum of the old voters and one of the new (Apache's Proposal.hasAllQuorums).
+    /// </summary>
     private void TryCommit()
     {
         if (!_established) return;
-        var acked = new List<Zxid> { Context.DurableZxid < Context.Log.LastZxid ? Context.DurableZxid : Context.Log.LastZxid };
-        foreach (var session in _sessions.Values)
+        var target = QuorumZxid(Context.Voters);
+        if (_pendingReconfig is { } pending && target >= pending.Zxid)
         {
-            if (!session.IsObserver && session.Phase >= LearnerPhase.Synced) acked.Add(session.AckedUpTo);
+            var inNew = QuorumZxid(pending.Voters);
+            target = inNew >= pending.Zxid ? Min(target, inNew) : Context.Log.Floor(new Zxid(pending.Zxid.Value - 1));
         }
-        if (acked.Count < Context.Options.QuorumSize) return;
-        acked.Sort((a, b) => b.CompareTo(a));
-        var quorumZxid = acked[Context.Options.QuorumSize - 1];
-        if (quorumZxid <= Context.Log.Committed) return;
-        foreach (var txn in Context.CommitUpTo(quorumZxid))
+        if (target <= Context.Log.Committed) return;
+        foreach (var txn in Context.CommitUpTo(target))
         {
+            if (_pendingReconfig?.Zxid == txn.Zxid)
+            {
+                if (!CommitReconfig(txn)) return;
+                continue;
+            }
             var commit = new QuorumPacket(PacketType.Commit, txn.Zxid);
             var inform = new QuorumPacket(PacketType.Inform, txn.Zxid, txn.Data);
             foreach (var session in _sessions.Values.Where(s => s.IsForwarding))
             {
                 Context.SendPacket(session.Id, Channel.ToLearner, session.IsObserver ? inform : commit);
             }
-            // Apache's Leader.commit path: SYNCs waiting for this zxid go right after its COMMIT.
-            if (_pendingSyncs.Remove(txn.Zxid, out var waiting))
-            {
-                foreach (var session in waiting) SendSync(session);
-            }
+            SendSyncsWaitingFor(txn.Zxid);
         }
     }
+
+    /// <summary>
+    /// A reconfig committed (and, by committing, is in force here): COMMITANDACTIVATE to followers, INFORMANDACTIVATE to
+    /// observers, each naming the leader of the new configuration: this one if it votes in it, else the new voter that
+    /// acked the most (Apache's getDesignatedLeader). A leader that is no voter any more steps down; its followers do
+    /// too, on seeing another leader named, and elect one among the new voters. False when this server stepped down.
+    /// </summary>
+    private bool CommitReconfig(Txn txn)
+    {
+        var pending = _pendingReconfig!;
+        _pendingReconfig = null;
+        var designated = pending.Voters.Contains(Context.Id)
+            ? Context.Id
+            : _sessions.Values.Where(s => !s.IsObserver && pending.Voters.Contains(s.Id) && s.AckedUpTo >= txn.Zxid)
+                .OrderByDescending(s => s.AckedUpTo).ThenByDescending(s => s.Id.Value).Select(s => (ServerId?)s.Id).FirstOrDefault()
+              ?? pending.Voters[0];
+        var leaderBytes = new byte[8];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(leaderBytes, designated.Value);
+        var commit = new QuorumPacket(PacketType.CommitAndActivate, txn.Zxid, leaderBytes);
+        var inform = new QuorumPacket(PacketType.InformAndActivate, txn.Zxid, [.. leaderBytes, .. txn.Data]);
+        foreach (var session in _sessions.Values.Where(s => s.IsForwarding))
+        {
+            Context.SendPacket(session.Id, Channel.ToLearner, session.IsObserver ? inform : commit);
+        }
+        SendSyncsWaitingFor(txn.Zxid);
+        if (designated == Context.Id) return true;
+        StepDown();
+        return false;
+    }
+
+    private void SendSyncsWaitingFor(Zxid zxid)
+    {
+        // Apache's Leader.commit path: SYNCs waiting for this zxid go right after its COMMIT.
+        if (_pendingSyncs.Remove(zxid, out var waiting))
+        {
+            foreach (var session in waiting) SendSync(session);
+        }
+    }
+
+    /// <summary>The highest zxid a quorum of <paramref name="voters"/> has durable, this leader included if it votes there.</summary>
+    private Zxid QuorumZxid(IReadOnlyList<ServerId> voters)
+    {
+        var acked = new List<Zxid>();
+        if (voters.Contains(Context.Id)) acked.Add(Context.DurableZxid < Context.Log.LastZxid ? Context.DurableZxid : Context.Log.LastZxid);
+        foreach (var session in _sessions.Values)
+        {
+            if (!session.IsObserver && session.Phase >= LearnerPhase.Synced && voters.Contains(session.Id)) acked.Add(session.AckedUpTo);
+        }
+        int quorum = voters.Count / 2 + 1;
+        if (acked.Count < quorum) return Zxid.Zero;
+        acked.Sort((a, b) => b.CompareTo(a));
+        return acked[quorum - 1];
+    }
+
+    private static Zxid Min(Zxid a, Zxid b) => a < b ? a : b;
+
+    /// <summary>A reconfig proposed and not yet committed, with the voters of the configuration it brings.</summary>
+    private sealed record PendingReconfig(Zxid Zxid, IReadOnlyList<ServerId> Voters);
 
     /// <summary>
     /// Sends SYNC to a learner now if nothing proposed is uncommitted, else right after the COMMIT of the last
@@ -356,8 +427,8 @@ internal sealed class Leader(PeerContext context) : Role(context)
             if (Context.Now - _startTick > Context.Options.InitLimitTicks) StepDown();
             return;
         }
-        int inTouch = 1 + _sessions.Values.Count(s => !s.IsObserver && s.Phase >= LearnerPhase.Synced);
-        if (inTouch < Context.Options.QuorumSize) StepDown();
+        int inTouch = 1 + _sessions.Values.Count(s => !s.IsObserver && Context.IsVoterId(s.Id) && s.Phase >= LearnerPhase.Synced);
+        if (inTouch < Context.QuorumSize) StepDown();
     }
 
     private void DropSession(LearnerSession session, string reason)

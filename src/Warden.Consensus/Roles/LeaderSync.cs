@@ -35,7 +35,7 @@ internal sealed class LeaderSync(PeerContext context)
             foreach (var txn in log.Range(committed, log.LastZxid)) Send(session, new QuorumPacket(PacketType.Proposal, txn.Zxid, txn.Data));
         }
         // LearnerHandler.run: NEWLEADER with the quorum verifier's bytes, after everything queued by the sync.
-        Send(session, new QuorumPacket(PacketType.NewLeader, Zxid.From(newEpoch, 0), context.Options.ConfigText));
+        Send(session, new QuorumPacket(PacketType.NewLeader, Zxid.From(newEpoch, 0), context.ConfigText));
         session.SyncedUpTo = session.IsObserver ? committed : log.LastZxid;
         session.Phase = LearnerPhase.Syncing;
     }

@@ -111,11 +111,22 @@ internal abstract class Learner(PeerContext context, ServerId leader) : Role(con
                 if (packet.Zxid <= _keptThrough) return;
                 if (LogTxn(packet)) _proposedDuringSync.Add(packet.Zxid);
                 return;
-            case PacketType.Commit when syncing && _syncOpened: NoteCommitDuringSync(packet.Zxid); return;
+            case PacketType.Commit or PacketType.CommitAndActivate when syncing && _syncOpened: NoteCommitDuringSync(packet.Zxid); return;
             case PacketType.Inform when syncing && _syncOpened:
                 if (LogTxn(packet)) NoteCommitDuringSync(packet.Zxid);
                 return;
+            case PacketType.InformAndActivate when syncing && _syncOpened:
+                if (ActivatedTxn(packet) is { } informed && LogTxn(informed)) NoteCommitDuringSync(packet.Zxid);
+                return;
             case PacketType.Commit when Phase == SyncPhase.Broadcast: OnCommit(packet); return;
+            case PacketType.CommitAndActivate when Phase == SyncPhase.Broadcast && this is Follower:
+                OnCommit(packet);
+                AfterActivation(packet);
+                return;
+            case PacketType.InformAndActivate when Phase == SyncPhase.Broadcast && this is Observer:
+                if (ActivatedTxn(packet) is { } txn && LogTxn(txn)) Context.CommitUpTo(txn.Zxid);
+                AfterActivation(packet);
+                return;
             // Follower.processPacket and Observer.processPacket hand these to the server; syncWithLeader ignores them.
             case PacketType.Revalidate or PacketType.Sync:
                 if (Phase == SyncPhase.Broadcast) Context.FromLeader(packet);
@@ -139,6 +150,30 @@ internal abstract class Learner(PeerContext context, ServerId leader) : Role(con
     public override void OnDisconnected(ServerId peer)
     {
         if (peer == leader) StepDown();
+    }
+
+    /// <summary>INFORMANDACTIVATE's data: the designated leader (a long), then the proposal as INFORM carries it.</summary>
+    private QuorumPacket? ActivatedTxn(QuorumPacket packet)
+    {
+        if (packet.Data is not { Length: > 8 } data)
+        {
+            Context.ProtocolError($"{packet.Type} of {packet.Zxid} without a designated leader and a txn");
+            return null;
+        }
+        return new QuorumPacket(PacketType.Inform, packet.Zxid, data[8..]);
+    }
+
+    /// <summary>
+    /// After COMMITANDACTIVATE or INFORMANDACTIVATE the new configuration is in force (committing the reconfig put it
+    /// there). A learner whose part changed (removed, or moved between voting and observing), or whose leader named
+    /// another server to lead, leaves its leader and looks again, as Apache's processReconfig has it do.
+    /// </summary>
+    private void AfterActivation(QuorumPacket packet)
+    {
+        if (Context.Role != this) return;
+        long designated = packet.Data is { Length: >= 8 } data ? System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(data) : leader.Value;
+        bool samePart = AcksProposals ? Context.IsVoter : Context.IsObserverId(Context.Id);
+        if (!samePart || designated != leader.Value) StepDown();
     }
 
     private void NoteCommitDuringSync(Zxid zxid)
@@ -249,8 +284,10 @@ internal abstract class Learner(PeerContext context, ServerId leader) : Role(con
             Context.ProtocolError($"NEWLEADER for epoch {packet.Zxid.Epoch}, agreed {_newEpoch}");
             return;
         }
-        // Taking on the leader's history: the current epoch and the synced log go to disk before the ack.
+        // Taking on the leader's history: the current epoch and the synced log go to disk before the ack. NEWLEADER
+        // carries the leader's configuration; a newer one than ours is ours from here (Apache's Learner.syncWithLeader).
         Context.SetCurrentEpoch(_newEpoch);
+        if (packet.Data is { Length: > 1 } config) Context.AdoptConfig(config);
         // Servers that join later compare our vote with the leader's by epoch, so it must name the new one.
         Context.CurrentVote = Context.CurrentVote with { PeerEpoch = _newEpoch };
         _syncPoint = Context.Log.LastZxid;

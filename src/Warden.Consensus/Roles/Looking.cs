@@ -35,7 +35,7 @@ internal sealed class Looking(PeerContext context) : Role(context)
 
     public override void OnNotification(ServerId from, Notification notification)
     {
-        bool fromVoter = Context.Options.IsVoter(from);
+        bool fromVoter = Context.IsVoterId(from);
         if (notification.State == PeerState.Looking)
         {
             // Observers and looking non-voters learn only from voters that have decided, so they just answer.
@@ -79,19 +79,19 @@ internal sealed class Looking(PeerContext context) : Role(context)
     {
         _outOfElection[from] = notification;
         var candidate = notification.Leader;
-        if (!Context.Options.IsVoter(candidate)) return;
+        if (!Context.IsVoterId(candidate)) return;
         int supporters = 0;
         foreach (var (voter, heard) in _outOfElection)
         {
             // Across rounds only the leader and its epoch are compared, as Apache does, because followers
             // that joined in different rounds hold different election epochs and zxids for the same leader.
-            if (Context.Options.IsVoter(voter) && heard.Leader == candidate && heard.PeerEpoch == notification.PeerEpoch)
+            if (Context.IsVoterId(voter) && heard.Leader == candidate && heard.PeerEpoch == notification.PeerEpoch)
             {
                 supporters++;
             }
         }
         bool candidateLeads = _outOfElection.TryGetValue(candidate, out var own) && own.State == PeerState.Leading;
-        if (supporters >= Context.Options.QuorumSize && candidateLeads)
+        if (supporters >= Context.QuorumSize && candidateLeads)
         {
             Context.ElectionEpoch = notification.ElectionEpoch;
             Decide(notification.Vote);
@@ -103,9 +103,9 @@ internal sealed class Looking(PeerContext context) : Role(context)
         int count = 0;
         foreach (var (voter, heard) in _votesThisRound)
         {
-            if (Context.Options.IsVoter(voter) && heard.SameCandidate(vote)) count++;
+            if (Context.IsVoterId(voter) && heard.SameCandidate(vote)) count++;
         }
-        return count >= Context.Options.QuorumSize;
+        return count >= Context.QuorumSize;
     }
 
     private void Decide(Vote vote)
@@ -115,7 +115,9 @@ internal sealed class Looking(PeerContext context) : Role(context)
         {
             Context.ChangeRole(new Leader(Context));
         }
-        else if (Context.IsVoter)
+        // A server a reconfig removed follows again without a vote, as Apache's does: the leader serves a learner outside
+        // its configuration, and counts only its voters.
+        else if (Context.IsVoter || !Context.IsMember)
         {
             Context.ChangeRole(new Follower(Context, vote.Leader));
         }
@@ -128,16 +130,13 @@ internal sealed class Looking(PeerContext context) : Role(context)
     private void BroadcastProposal()
     {
         _ticksSinceSend = 0;
-        var notification = Notification.From(PeerState.Looking, _proposal, Context.ElectionEpoch, Context.Options.ConfigText);
-        foreach (var peer in Context.Options.AllPeers)
-        {
-            if (peer != Context.Id) Context.Send(peer, Channel.Election, new ElectionMessage(notification));
-        }
+        var notification = Notification.From(PeerState.Looking, _proposal, Context.ElectionEpoch, Context.ConfigText);
+        foreach (var peer in Context.OtherMembers) Context.Send(peer, Channel.Election, new ElectionMessage(notification));
     }
 
     private void Reply(ServerId to)
     {
-        var notification = Notification.From(PeerState.Looking, _proposal, Context.ElectionEpoch, Context.Options.ConfigText);
+        var notification = Notification.From(PeerState.Looking, _proposal, Context.ElectionEpoch, Context.ConfigText);
         Context.Send(to, Channel.Election, new ElectionMessage(notification));
     }
 }

@@ -40,7 +40,7 @@ internal abstract class Role(PeerContext context)
     public virtual void OnNotification(ServerId from, Notification notification)
     {
         if (notification.State != PeerState.Looking) return;
-        var reply = Notification.From(State, Context.CurrentVote, Context.ElectionEpoch, Context.Options.ConfigText);
+        var reply = Notification.From(State, Context.CurrentVote, Context.ElectionEpoch, Context.ConfigText);
         Context.Send(from, Channel.Election, new ElectionMessage(reply));
     }
 

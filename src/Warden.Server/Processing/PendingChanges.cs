@@ -34,6 +34,9 @@ public sealed class PendingChanges(DataTree tree)
         return tree.TryGetNode(path, out var node) ? NodeRecord.FromNode(path, node) : null;
     }
 
+    /// <summary>True while a prepared write to <paramref name="path"/> has not been applied yet.</summary>
+    public bool HasPending(string path) => _latestByPath.ContainsKey(path);
+
     public NodeRecord GetExisting(string path) => Get(path) ?? throw new KeeperException(ErrorCode.NoNode, path);
 
     public void Add(NodeRecord record)

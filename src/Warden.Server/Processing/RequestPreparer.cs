@@ -10,7 +10,7 @@ namespace Warden.Server.Processing;
 /// will leave it. The checks run in Apache's order, so the first one to fail decides the error code; a failed
 /// write still becomes a transaction (an ErrorTxn) that takes a zxid, exactly as on Apache's server.
 /// </summary>
-public sealed class RequestPreparer(DataTree tree, ServerSettings settings)
+public sealed partial class RequestPreparer(DataTree tree, ServerSettings settings, Func<QuorumView?>? quorumView = null)
 {
     public PendingChanges Pending { get; } = new(tree);
 
@@ -54,8 +54,7 @@ public sealed class RequestPreparer(DataTree tree, ServerSettings settings)
             SetDataRequest setData => PrepareSetData(setData, zxid, authInfo),
             SetAclRequest setAcl => PrepareSetAcl(setAcl, zxid, authInfo),
             CheckVersionRequest check => PrepareCheck(check, authInfo),
-            // A standalone server cannot change its membership: Apache refuses, and says why.
-            ReconfigRequest => throw new KeeperException(settings.ReconfigEnabled ? ErrorCode.Unimplemented : ErrorCode.ReconfigDisabled),
+            ReconfigRequest reconfig => PrepareReconfig(reconfig, zxid, timeMs, authInfo),
             _ => throw new JuteException($"not a write record: {record.GetType().Name}"),
         };
 

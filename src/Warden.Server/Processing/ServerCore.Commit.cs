@@ -43,8 +43,10 @@ public sealed partial class ServerCore
         });
     }
 
-    private static IJuteRecord? WriteReplyBody(OpCode requestType, ApplyResult result) => requestType switch
+    private IJuteRecord? WriteReplyBody(OpCode requestType, ApplyResult result) => requestType switch
     {
+        // Apache answers a reconfig with the new configuration and the stat of /zookeeper/config, as getData would.
+        OpCode.Reconfig => new GetDataResponse(Tree.GetNode(DataTree.ConfigPath)?.Data, result.Stat!.Value),
         OpCode.Create => new CreateResponse(result.Path!),
         OpCode.Create2 or OpCode.CreateTtl or OpCode.CreateContainer => new Create2Response(result.Path!, result.Stat!.Value),
         OpCode.SetData or OpCode.SetAcl => new StatResponse(result.Stat!.Value),

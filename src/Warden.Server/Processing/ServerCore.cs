@@ -66,6 +66,9 @@ public sealed partial class ServerCore
     /// <summary>An ensemble member's quorum figures for mntr; null on a standalone server. Read from any thread.</summary>
     public Func<EnsembleStatus>? EnsembleStatus { get; set; }
 
+    /// <summary>On the leader of an ensemble: its synchronised followers, for reconfig's quorum check. Read from the loop.</summary>
+    public Func<QuorumView?>? QuorumView { get; set; }
+
     /// <summary>What this server does with clients now; changed only on the loop.</summary>
     public ServingMode Mode { get; private set; }
 
@@ -92,7 +95,7 @@ public sealed partial class ServerCore
             watcher is not IClientConnection connection || Security.AclPolicy.Allows(acl, Perms.Read, connection.State.AuthInfo, _settings.Authentication);
         tree.DataWatches.MayRead = mayRead;
         tree.ChildWatches.MayRead = mayRead;
-        return (new RequestPreparer(tree, _settings), new ReadHandler(tree, _settings.Authentication));
+        return (new RequestPreparer(tree, _settings, () => QuorumView?.Invoke()), new ReadHandler(tree, _settings.Authentication));
     }
 
     /// <summary>
@@ -238,6 +241,9 @@ public sealed partial class ServerCore
             case ResetStateWork reset:
                 ResetState(reset.Tree, reset.SessionTimeoutsMs);
                 break;
+            case ConfigNodeWork config:
+                SetConfigNode(config.Text, config.Version);
+                break;
             case SnapshotSliceWork slice:
                 OnSnapshotSlice(slice);
                 break;
@@ -311,6 +317,21 @@ public sealed partial class ServerCore
             }
         }
         _log.LogDebug("Serving mode {Previous} -> {Mode} (epoch {Epoch})", previous, mode, epoch);
+    }
+
+    /// <summary>
+    /// Apache's ZKDatabase.initConfigInZKDatabase: the configuration goes into /zookeeper/config outside the txn stream,
+    /// with the version as mzxid, dataVersion -1 and the wall clock as mtime; watchers of the node hear of it.
+    /// </summary>
+    private void SetConfigNode(byte[] text, long version)
+    {
+        if (Tree.GetNode(DataTree.ConfigPath) is not { } node) return;
+        if (node.Data is { } old && old.AsSpan().SequenceEqual(text) && node.Mzxid == version) return;
+        node.Data = text;
+        node.Mzxid = version;
+        node.Version = -1;
+        node.MtimeMs = WallClockMs;
+        Tree.DataWatches.Trigger(DataTree.ConfigPath, EventType.NodeDataChanged, node.Acl);
     }
 
     /// <summary>A learner took a whole new state from its leader: nobody is connected while that happens.</summary>

@@ -48,6 +48,12 @@ public sealed record TouchSessionsWork(IReadOnlyList<(long SessionId, int Timeou
 /// <summary>On a learner: the leader's SYNC, answering the oldest sync this server forwarded.</summary>
 public sealed record SyncedWork : WorkItem;
 
+/// <summary>
+/// The ensemble's configuration changed without a txn (at start, or when a new leader gives the configuration its first
+/// version): /zookeeper/config takes the text, with Apache's stat for it (mzxid = the version, dataVersion -1).
+/// </summary>
+public sealed record ConfigNodeWork(byte[] Text, long Version) : WorkItem;
+
 /// <summary>A learner received a whole new state from its leader (SNAP): the tree and sessions are replaced.</summary>
 public sealed record ResetStateWork(DataTree Tree, IReadOnlyDictionary<long, int> SessionTimeoutsMs) : WorkItem;
 

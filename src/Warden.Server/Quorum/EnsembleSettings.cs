@@ -52,17 +52,17 @@ public sealed record EnsembleSettings
     /// <summary>The version of the ensemble configuration: 0 unless dynamic reconfiguration changed it.</summary>
     public long ConfigVersion { get; init; }
 
+    /// <summary>The zoo.cfg this server started from; a reconfig writes its dynamic file next to it, as Apache does.</summary>
+    public string? ConfigFilePath { get; init; }
+
+    /// <summary>The dynamicConfigFile zoo.cfg named, if any.</summary>
+    public string? DynamicConfigFilePath { get; init; }
+
     public EnsembleMember Self => Members.First(m => m.Id == MyId);
 
     /// <summary>
     /// The configuration as Apache's QuorumMaj.toString writes it: every member's line in ascending id order,
     /// joined by newlines, then <c>version=</c> and the version in hex, with no final newline.
     /// </summary>
-    public string ConfigText()
-    {
-        var text = new StringBuilder();
-        foreach (var member in Members.OrderBy(m => m.Id)) text.Append(member.ConfigLine()).Append('\n');
-        text.Append("version=").Append(ConfigVersion.ToString("x", CultureInfo.InvariantCulture));
-        return text.ToString();
-    }
+    public string ConfigText() => Reconfiguration.ConfigText(Members, ConfigVersion);
 }

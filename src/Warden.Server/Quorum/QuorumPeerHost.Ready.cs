@@ -70,7 +70,9 @@ public sealed partial class QuorumPeerHost : IStateMachineSnapshots
                     {
                         CaptureSnapshot(snapshotsWanted[nextSnapshot++]);
                     }
-                    _onCommitted!(DecodeTxn(apply.Txn.Data));
+                    var committed = DecodeTxn(apply.Txn.Data);
+                    _onCommitted!(committed);
+                    if (committed.Header.OpCode == OpCode.Reconfig) OnReconfigCommitted(committed);
                     break;
                 case LeaderPacket leader:
                     OnLeaderPacket(leader.Packet);
@@ -82,6 +84,8 @@ public sealed partial class QuorumPeerHost : IStateMachineSnapshots
             }
         }
         while (nextSnapshot < snapshotsWanted.Count) CaptureSnapshot(snapshotsWanted[nextSnapshot++]);
+        // After the batch's commits and any SNAP's new tree, so that the configuration taken lands in the tree kept.
+        foreach (var config in ready.ConfigChanges) OnConfigAdopted(config);
         if (_storage.SnapshotDue()) _ = _storage.TakeSnapshotAsync(_core!);
 
         // 4. What waited for the disk, with snapshots for SNAP and the touch table in PING replies.
@@ -96,6 +100,7 @@ public sealed partial class QuorumPeerHost : IStateMachineSnapshots
 
         // 5. Done; the request loop learns of the new role after the commits that came before it.
         _peer.Advance(ready);
+        if (LearnersChanged(ready)) NoteQuorumView(_peer.Learners);
         if (ready.RoleChanged)
         {
             NoteServing(ready.RoleChanges[^1]);

@@ -32,6 +32,7 @@ public sealed partial class QuorumPeerHost : IReplicator, ILeaderLink
     private readonly ServerSettings _settings;
     private readonly ZabPeer _peer;
     private readonly QuorumTransport _transport;
+    private readonly QuorumTransportOptions _transportOptions;
     private readonly EnsembleStorage _storage;
     private readonly ILogger _log;
     private readonly TimeProvider _time;
@@ -66,9 +67,11 @@ public sealed partial class QuorumPeerHost : IReplicator, ILeaderLink
             RetainedCommittedTxns = _ensemble.CommitLogCount,
             MaxInFlightProposals = 50_000,
             ConfigText = System.Text.Encoding.UTF8.GetBytes(_ensemble.ConfigText()),
+            VersionConfigOnLead = settings.ReconfigEnabled,
+            ReconfigOf = ReconfigText,
         };
         _peer = new ZabPeer(options, storage.Recovered);
-        _transport = new QuorumTransport(new QuorumTransportOptions
+        _transportOptions = new QuorumTransportOptions
         {
             Self = options.Id,
             Peers = members.Select(m => new QuorumPeerAddress(new ServerId(m.Id), m.Host, m.QuorumPort, m.ElectionPort)).ToList(),
@@ -78,7 +81,8 @@ public sealed partial class QuorumPeerHost : IReplicator, ILeaderLink
             ConnectTimeoutMs = _ensemble.ConnectTimeoutMs,
             ListenOnAllIPs = _ensemble.ListenOnAllIPs,
             ReadSnapshot = (stream, cancellation) => SnapStream.ReadRawAsync(stream, SnapshotFile.DefaultMaxFieldBytes, cancellation),
-        }, log);
+        };
+        _transport = new QuorumTransport(_transportOptions, log);
         _transport.Received += envelope => _inbox.Writer.TryWrite(envelope);
         _transport.Disconnected += peer => _inbox.Writer.TryWrite(new PeerDisconnected(peer));
     }
@@ -96,6 +100,7 @@ public sealed partial class QuorumPeerHost : IReplicator, ILeaderLink
     {
         _core = core;
         core.EnsembleStatus = () => Volatile.Read(ref _status);
+        AttachReconfiguration(core);
     }
 
     public void Start(Action<TxnHeaderAndBody> onCommitted) => _onCommitted = onCommitted;
@@ -226,6 +231,7 @@ public sealed partial class QuorumPeerHost : IReplicator, ILeaderLink
         Volatile.Write(ref _status, new EnsembleStatus(state, learners.Count,
             learners.Count(l => l.Synced && !l.IsObserver), learners.Count(l => l.Synced && l.IsObserver), _peer.PendingSyncs,
             _peer.Leader?.Value ?? 0));
+        NoteQuorumView(learners);
     }
 
     /// <summary>Flush timings of this member's txn log.</summary>

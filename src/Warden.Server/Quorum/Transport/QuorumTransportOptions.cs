@@ -9,8 +9,11 @@ public sealed record QuorumTransportOptions
     /// <summary>This server's id (myid).</summary>
     public required ServerId Self { get; init; }
 
-    /// <summary>Every member of the ensemble, this server included.</summary>
-    public required IReadOnlyList<QuorumPeerAddress> Peers { get; init; }
+    /// <summary>
+    /// Every member of the ensemble, this server included. A reconfig replaces the list (one reference, read whole by
+    /// each user), so that the transports reach the members of the new configuration.
+    /// </summary>
+    public required IReadOnlyList<QuorumPeerAddress> Peers { get; set; }
 
     public int TickTimeMs { get; init; } = 2000;
     public int InitLimitTicks { get; init; } = 10;
