@@ -28,7 +28,7 @@ public sealed class EnsembleProcess : IAsyncDisposable
         TickTimeMs = tickTimeMs;
     }
 
-    /// <summary>The implementation every member runs.</summary>
+    /// <summary>The implementation the first member was created with (every member's, unless the ensemble is mixed).</summary>
     public ServerKind Kind { get; }
 
     /// <summary>The members, in server id order (server.1 first).</summary>
@@ -74,16 +74,34 @@ public sealed class EnsembleProcess : IAsyncDisposable
         int tickTimeMs = DefaultTickTimeMs,
         IReadOnlyDictionary<string, string>? extraConfig = null,
         bool adminServer = false)
+        => Build(Enumerable.Repeat(kind, Math.Max(size, 0)).ToList(), tickTimeMs, extraConfig, adminServer, size);
+
+    /// <summary>
+    /// Writes the configuration of a mixed ensemble, one member per entry of <paramref name="kinds"/> (server.1
+    /// runs <c>kinds[0]</c>), without starting any. Every member gets the same kind of zoo.cfg, so that any member
+    /// can later be replaced by the other implementation (<see cref="EnsembleMember.ReplaceWith"/>).
+    /// </summary>
+    public static EnsembleProcess Create(
+        IReadOnlyList<ServerKind> kinds,
+        int tickTimeMs = DefaultTickTimeMs,
+        IReadOnlyDictionary<string, string>? extraConfig = null,
+        bool adminServer = false) =>
+        Build(kinds, tickTimeMs, extraConfig, adminServer, kinds.Count);
+
+    private static EnsembleProcess Build(
+        IReadOnlyList<ServerKind> kinds, int tickTimeMs, IReadOnlyDictionary<string, string>? extraConfig, bool adminServer, int size)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);
-        var root = Path.Combine(Path.GetTempPath(), $"warden-ensemble-{kind.ToString().ToLowerInvariant()}-{Guid.NewGuid():N}");
+        var kind = kinds[0];
+        var label = kinds.Distinct().Count() == 1 ? kind.ToString().ToLowerInvariant() : "mixed";
+        var root = Path.Combine(Path.GetTempPath(), $"warden-ensemble-{label}-{Guid.NewGuid():N}");
         // All at once, so that no port is handed out twice.
         var ports = FreePorts(size * (adminServer ? 4 : 3));
         var members = new List<EnsembleMember>();
         for (var index = 0; index < size; index++)
         {
             var id = index + 1;
-            var member = new EnsembleMember(kind, id, ports[index * 3], ports[index * 3 + 1], ports[index * 3 + 2],
+            var member = new EnsembleMember(kinds[index], id, ports[index * 3], ports[index * 3 + 1], ports[index * 3 + 2],
                 Path.Combine(root, $"server{id}"));
             Directory.CreateDirectory(member.DataDirectory);
             Directory.CreateDirectory(member.DataLogDirectory);
@@ -100,7 +118,7 @@ public sealed class EnsembleProcess : IAsyncDisposable
                 config["admin.serverAddress"] = "127.0.0.1";
                 config["admin.serverPort"] = member.AdminPort.Value.ToString(CultureInfo.InvariantCulture);
             }
-            File.WriteAllText(member.ConfigPath, ZooConfig(kind, member, members, tickTimeMs, config));
+            File.WriteAllText(member.ConfigPath, ZooConfig(member, members, tickTimeMs, config));
         }
         return new EnsembleProcess(kind, root, members, tickTimeMs);
     }
@@ -126,6 +144,34 @@ public sealed class EnsembleProcess : IAsyncDisposable
                 member.Start();
             }
             await ensemble.WaitForQuorumAsync(timeout ?? TimeSpan.FromSeconds(kind == ServerKind.Apache ? 90 : 60), cancellationToken);
+            return ensemble;
+        }
+        catch
+        {
+            await ensemble.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Creates and starts a mixed ensemble (one member per entry of <paramref name="kinds"/>), then waits (bounded)
+    /// for one leader and the rest following, as <see cref="StartAsync(int, ServerKind, int, IReadOnlyDictionary{string, string}?, TimeSpan?, CancellationToken, bool)"/> does.
+    /// </summary>
+    public static async Task<EnsembleProcess> StartAsync(
+        IReadOnlyList<ServerKind> kinds,
+        int tickTimeMs = DefaultTickTimeMs,
+        IReadOnlyDictionary<string, string>? extraConfig = null,
+        TimeSpan? timeout = null,
+        CancellationToken cancellationToken = default)
+    {
+        var ensemble = Create(kinds, tickTimeMs, extraConfig);
+        try
+        {
+            foreach (var member in ensemble.Members)
+            {
+                member.Start();
+            }
+            await ensemble.WaitForQuorumAsync(timeout ?? TimeSpan.FromSeconds(90), cancellationToken);
             return ensemble;
         }
         catch
@@ -228,7 +274,7 @@ public sealed class EnsembleProcess : IAsyncDisposable
     }
 
     private static string ZooConfig(
-        ServerKind kind, EnsembleMember member, IReadOnlyList<EnsembleMember> members, int tickTimeMs,
+        EnsembleMember member, IReadOnlyList<EnsembleMember> members, int tickTimeMs,
         IReadOnlyDictionary<string, string>? extraConfig)
     {
         var settings = new SortedDictionary<string, string>(StringComparer.Ordinal)
