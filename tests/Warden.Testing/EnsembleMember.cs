@@ -328,6 +328,22 @@ public sealed partial class EnsembleMember
     public Task WaitForOutputAsync(string text, TimeSpan timeout, CancellationToken cancellationToken = default) =>
         WaitForOutputAsync(output => output.Contains(text, StringComparison.Ordinal), $"'{text}'", timeout, cancellationToken);
 
+    /// <summary>
+    /// Waits (bounded) until the output of this member's current run (since its latest start) contains
+    /// <paramref name="text"/>; what earlier runs printed does not count.
+    /// </summary>
+    public Task WaitForOutputOfThisRunAsync(string text, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var marker = $"--- run {runs} of server.{Id} ";
+        return WaitForOutputAsync(
+            output =>
+            {
+                var start = output.LastIndexOf(marker, StringComparison.Ordinal);
+                return start >= 0 && output.IndexOf(text, start, StringComparison.Ordinal) >= 0;
+            },
+            $"'{text}' in run {runs}", timeout, cancellationToken);
+    }
+
     /// <summary>Waits (bounded) until this member's output satisfies <paramref name="condition"/>, described by <paramref name="what"/>.</summary>
     public async Task WaitForOutputAsync(Func<string, bool> condition, string what, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
