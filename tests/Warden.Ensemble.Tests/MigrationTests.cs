@@ -49,6 +49,25 @@ public sealed class MigrationTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// Observers of both kinds: Apache voters 1 and 2 and Warden voter 3, with a Warden observer 4 and an Apache observer
+    /// 5. Apache server 2 leads first; once it is killed, Warden server 3 (the highest id) wins the election whenever its
+    /// history is no shorter than server 1's, so each observer takes INFORMs from a leader of each kind.
+    /// </summary>
+    [Fact]
+    public async Task ObserversOfEitherKindKeepUpWithALeaderOfEitherKind()
+    {
+        await using var ensemble = EnsembleProcess.Create(
+            [ServerKind.Apache, ServerKind.Apache, ServerKind.Warden, ServerKind.Warden, ServerKind.Apache], Subject.TickTimeMs,
+            observerIds: [4, 5]);
+        var leader = await StartInOrderAsync(ensemble, first: [1, 2], then: 3);
+        Assert.Equal(ServerKind.Apache, leader.Kind);
+        foreach (var id in new[] { 4, 5 }) ensemble[id].Start();
+        foreach (var id in new[] { 4, 5 }) await ensemble.WaitForModeAsync(ensemble[id], MemberMode.Observer, Bound);
+        Assert.Equal(leader, await ensemble.WaitForQuorumAsync(Bound));
+        await KillTheLeaderUnderWritersAsync(ensemble, leader, rounds: 1);
+    }
+
+    /// <summary>
     /// Starts the members named by <paramref name="first"/>, waits for them to form a quorum, then starts the last one
     /// and waits for it to follow; returns the leader.
     /// </summary>

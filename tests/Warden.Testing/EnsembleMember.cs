@@ -73,6 +73,9 @@ public sealed partial class EnsembleMember
     /// </summary>
     public ServerKind Kind { get; private set; }
 
+    /// <summary>True for a member configured as an observer (it never votes, and answers `Mode: observer`).</summary>
+    public bool IsObserver { get; internal set; }
+
     /// <summary>The client port on 127.0.0.1.</summary>
     public int ClientPort { get; }
 

@@ -79,17 +79,20 @@ public sealed class EnsembleProcess : IAsyncDisposable
     /// <summary>
     /// Writes the configuration of a mixed ensemble, one member per entry of <paramref name="kinds"/> (server.1
     /// runs <c>kinds[0]</c>), without starting any. Every member gets the same kind of zoo.cfg, so that any member
-    /// can later be replaced by the other implementation (<see cref="EnsembleMember.ReplaceWith"/>).
+    /// can later be replaced by the other implementation (<see cref="EnsembleMember.ReplaceWith"/>). The members named by
+    /// <paramref name="observerIds"/> are observers (`:observer` on their server lines, `peerType=observer` in their own).
     /// </summary>
     public static EnsembleProcess Create(
         IReadOnlyList<ServerKind> kinds,
         int tickTimeMs = DefaultTickTimeMs,
         IReadOnlyDictionary<string, string>? extraConfig = null,
-        bool adminServer = false) =>
-        Build(kinds, tickTimeMs, extraConfig, adminServer, kinds.Count);
+        bool adminServer = false,
+        IReadOnlyCollection<int>? observerIds = null) =>
+        Build(kinds, tickTimeMs, extraConfig, adminServer, kinds.Count, observerIds);
 
     private static EnsembleProcess Build(
-        IReadOnlyList<ServerKind> kinds, int tickTimeMs, IReadOnlyDictionary<string, string>? extraConfig, bool adminServer, int size)
+        IReadOnlyList<ServerKind> kinds, int tickTimeMs, IReadOnlyDictionary<string, string>? extraConfig, bool adminServer, int size,
+        IReadOnlyCollection<int>? observerIds = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);
         var kind = kinds[0];
@@ -103,6 +106,7 @@ public sealed class EnsembleProcess : IAsyncDisposable
             var id = index + 1;
             var member = new EnsembleMember(kinds[index], id, ports[index * 3], ports[index * 3 + 1], ports[index * 3 + 2],
                 Path.Combine(root, $"server{id}"));
+            member.IsObserver = observerIds?.Contains(id) == true;
             Directory.CreateDirectory(member.DataDirectory);
             Directory.CreateDirectory(member.DataLogDirectory);
             File.WriteAllText(Path.Combine(member.DataDirectory, "myid"), id.ToString(CultureInfo.InvariantCulture) + "\n");
@@ -111,6 +115,10 @@ public sealed class EnsembleProcess : IAsyncDisposable
         foreach (var member in members)
         {
             var config = new Dictionary<string, string>(extraConfig ?? new Dictionary<string, string>());
+            if (member.IsObserver)
+            {
+                config["peerType"] = "observer";
+            }
             if (adminServer)
             {
                 member.AdminPort = ports[size * 3 + member.Id - 1];
@@ -162,9 +170,10 @@ public sealed class EnsembleProcess : IAsyncDisposable
         int tickTimeMs = DefaultTickTimeMs,
         IReadOnlyDictionary<string, string>? extraConfig = null,
         TimeSpan? timeout = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default,
+        IReadOnlyCollection<int>? observerIds = null)
     {
-        var ensemble = Create(kinds, tickTimeMs, extraConfig);
+        var ensemble = Create(kinds, tickTimeMs, extraConfig, observerIds: observerIds);
         try
         {
             foreach (var member in ensemble.Members)
@@ -183,7 +192,7 @@ public sealed class EnsembleProcess : IAsyncDisposable
 
     /// <summary>
     /// Polls `srvr` on every running, unpaused member (every 50 ms, bounded by <paramref name="timeout"/>)
-    /// until exactly one says leader and every other says follower, and returns the leader. Members that
+    /// until exactly one says leader and every other says follower (observer, for an observer), and returns the leader. Members that
     /// are down or paused are not asked: the question is whether those that run agree.
     /// </summary>
     public async Task<EnsembleMember> WaitForQuorumAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
@@ -194,7 +203,7 @@ public sealed class EnsembleProcess : IAsyncDisposable
             var live = Members.Where(m => m.IsRunning && !m.IsPaused).ToList();
             var modes = await ModesAsync(live, cancellationToken);
             var leaders = live.Where(m => modes[m.Id] == MemberMode.Leader).ToList();
-            if (leaders.Count == 1 && live.All(m => m == leaders[0] || modes[m.Id] == MemberMode.Follower))
+            if (leaders.Count == 1 && live.All(m => m == leaders[0] || modes[m.Id] == (m.IsObserver ? MemberMode.Observer : MemberMode.Follower)))
             {
                 return leaders[0];
             }
@@ -294,7 +303,7 @@ public sealed class EnsembleProcess : IAsyncDisposable
         };
         foreach (var peer in members)
         {
-            settings[$"server.{peer.Id}"] = $"127.0.0.1:{peer.QuorumPort}:{peer.ElectionPort}";
+            settings[$"server.{peer.Id}"] = $"127.0.0.1:{peer.QuorumPort}:{peer.ElectionPort}" + (peer.IsObserver ? ":observer" : "");
         }
         return FourLetterWord.ZooConfig(settings, extraConfig);
     }
