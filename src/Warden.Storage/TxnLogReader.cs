@@ -13,8 +13,13 @@ public readonly record struct LoggedTxn(TxnLogEntry Entry, string File, long Off
 /// <item>A zero length, or the end of the file, ends a file; every byte after a zero length must be zero too.</item>
 /// <item>A damaged entry (short, bad checksum, no 0x42, length past the end) with no checksum-valid entry after
 /// it in the same file is a torn tail: reported in <see cref="TornTails"/>, and cut when repairing.</item>
-/// <item>A damaged entry with a valid entry after it, a valid entry that does not decode, or a zxid that does not
-/// rise throws <see cref="TxnLogCorruptException"/> naming file and offset.</item>
+/// <item>A damaged entry with a valid entry after it, or a valid entry that does not decode, throws
+/// <see cref="TxnLogCorruptException"/> naming file and offset.</item>
+/// <item>An entry whose zxid is not above every zxid read before it is a repeat and is skipped (counted in
+/// <see cref="RepeatsSkipped"/>): Apache's learner logs at NEWLEADER the txns its sync brought, and when that sync
+/// fails before UPTODATE it rejoins naming its last applied zxid, not its last logged one, so the leader sends the same
+/// txns again and they are logged twice. Apache's loader (FileTxnSnapLog.fastForwardFromEdits) logs an error for them
+/// and carries on.</item>
 /// </list>
 /// Apache's reader stops silently at the first short or unmarked entry of any file and fails on any bad checksum;
 /// Warden is stricter about damage followed by valid entries and more forgiving about a bad checksum at the very end.
@@ -26,6 +31,9 @@ public sealed class TxnLogReader(string logDirectory, bool repairTornTails = fal
 
     private readonly List<TornTail> _tornTails = [];
     private long _lastZxid = -1;
+
+    /// <summary>Entries skipped because their zxid did not rise: txns an Apache learner logged a second time.</summary>
+    public int RepeatsSkipped { get; private set; }
 
     /// <summary>Damaged tails met so far, in file order.</summary>
     public IReadOnlyList<TornTail> TornTails => _tornTails;
@@ -77,8 +85,15 @@ public sealed class TxnLogReader(string logDirectory, bool repairTornTails = fal
                     var outcome = ReadEntry(stream, path, offset, length, out var entry, out var buffer, out long next);
                     if (outcome is null)
                     {
-                        CheckOrder(path, offset, entry!);
-                        yield return new LoggedTxn(entry!, path, offset, buffer!);
+                        if (entry!.Zxid <= _lastZxid)
+                        {
+                            RepeatsSkipped++;
+                        }
+                        else
+                        {
+                            _lastZxid = entry.Zxid;
+                            yield return new LoggedTxn(entry, path, offset, buffer!);
+                        }
                         offset = next;
                         continue;
                     }
@@ -153,15 +168,6 @@ public sealed class TxnLogReader(string logDirectory, bool repairTornTails = fal
         }
         next = offset + EntryPrefix + bufferLength + 1;
         return null;
-    }
-
-    private void CheckOrder(string path, long offset, TxnLogEntry entry)
-    {
-        if (entry.Zxid <= _lastZxid)
-        {
-            throw new TxnLogCorruptException(path, offset, $"zxid 0x{entry.Zxid:x} does not follow 0x{_lastZxid:x}");
-        }
-        _lastZxid = entry.Zxid;
     }
 
     /// <summary>Preallocation leaves zeros after the end marker; anything else there is damage to look at.</summary>

@@ -93,6 +93,40 @@ public sealed class LeaderSyncWireTests
         Assert.Equal([(PacketType.UpToDate, new Zxid(-1)), (PacketType.Commit, outstanding)], Shape(SentTo(leader, S3)));
     }
 
+    /// <summary>
+    /// Apache 3.8's Learner.syncWithLeader forgets the proposals it took before NEWLEADER once it has logged them, and a
+    /// COMMIT that then arrives before UPTODATE, with no proposal after NEWLEADER, fails its sync with a
+    /// NullPointerException (Learner.java:655 in 3.8.0), seen when an Apache follower rejoined a Warden leader under
+    /// writes. So the COMMIT of a proposal that commits while the learner is between NEWLEADER and UPTODATE waits,
+    /// and follows UPTODATE, where the learner matches it against the proposals it logged.
+    /// </summary>
+    [Fact]
+    public void Commit_that_falls_between_newleader_and_uptodate_is_held_until_after_uptodate()
+    {
+        var leader = EstablishedWithS2(FiveTxnsOfEpoch1, Zxid.From(1, 5));
+        var outstanding = leader.Propose([9]).Zxid;
+        TakeAll(leader);
+        FromLearner(leader, S3, Info(S3, 1));
+        TakeAll(leader);
+        FromLearner(leader, S3, AckEpoch(Zxid.From(1, 5), 1));
+        Assert.Equal([(PacketType.Diff, Zxid.From(1, 5)), (PacketType.Proposal, outstanding), (PacketType.NewLeader, Epoch2)],
+            Shape(SentTo(leader, S3)));
+
+        // S2's ack makes a quorum with the leader: S2 gets the COMMIT, S3 (still synchronising) does not.
+        FromLearner(leader, S2, Packet(PacketType.Ack, outstanding));
+        Assert.Equal(outstanding, leader.CommittedZxid);
+        var batches = TakeAll(leader);
+        Assert.Equal([(PacketType.Commit, outstanding)], Shape(SentTo(batches, S2)));
+        Assert.Empty(SentTo(batches, S3));
+
+        FromLearner(leader, S3, Packet(PacketType.Ack, Epoch2));
+        var sent = SentTo(leader, S3);
+        Assert.Equal(2, sent.Count);
+        Assert.Equal(Hex("0000000c ffffffffffffffff ffffffff ffffffff"), sent[0].Encode());
+        Assert.Equal(Hex("00000004 0000000200000001 ffffffff ffffffff"), sent[1].Encode());
+        Assert.Equal(0, leader.LearnersDropped);
+    }
+
     [Fact]
     public void Learner_past_the_last_committed_zxid_is_truncated_to_it_and_given_the_outstanding_proposals()
     {

@@ -56,6 +56,44 @@ public sealed class TxnLogTests : IDisposable
         Assert.Equal(Enumerable.Range(10, 7).Select(i => (long)i), new TxnLogReader(_dir.VersionDir).ReadFrom(10).Select(e => e.Zxid));
     }
 
+    /// <summary>
+    /// An Apache learner whose sync failed after NEWLEADER logs the same txns again when it rejoins (seen in a mixed
+    /// ensemble: txns 0x300000001..0x300000076 twice in one log file). Apache's loader carries on past them; so does
+    /// this reader, keeping the first copy of each.
+    /// </summary>
+    [Fact]
+    public void Txns_logged_a_second_time_in_one_file_are_read_once()
+    {
+        var history = Txns.History();
+        byte[] Entries(IEnumerable<TxnLogEntry> entries, out byte[] header)
+        {
+            using var scratch = new TempDir();
+            using (var writer = new TxnLogWriter(scratch.VersionDir, SmallFiles))
+            {
+                foreach (var entry in entries) writer.Append(entry);
+                writer.Flush();
+            }
+            var read = new TxnLogReader(scratch.VersionDir).ReadLoggedFrom(0).ToList();
+            var bytes = File.ReadAllBytes(read[0].File);
+            var last = read[^1];
+            header = bytes[..StorageFiles.HeaderSize];
+            return bytes[StorageFiles.HeaderSize..(int)(last.Offset + 12 + last.Buffer.Length + 1)];
+        }
+        var first = Entries(history.Take(10), out var fileHeader);
+        var again = Entries(history.Skip(4), out _);
+        var database = new Database(_dir.Path);
+        database.TakeSnapshot(new DataTree(), new Dictionary<long, int>(), 0);
+        File.WriteAllBytes(Path.Combine(_dir.VersionDir, "log.1"), [.. fileHeader, .. first, .. again, .. new byte[64]]);
+
+        var reader = new TxnLogReader(_dir.VersionDir);
+        Assert.Equal(history.Select(Txns.Bytes), reader.ReadFrom(0).Select(Txns.Bytes));
+        Assert.Equal(6, reader.RepeatsSkipped);
+        Assert.Empty(reader.TornTails);
+        var loaded = database.Load();
+        Assert.Equal(history[^1].Zxid, loaded.LastZxid);
+        Assert.Equal(Interop.ApacheInterchangeTests.ClientView(Txns.Apply(history)), Interop.ApacheInterchangeTests.ClientView(loaded.Tree));
+    }
+
     [Fact]
     public void A_torn_last_entry_is_cut_and_reported()
     {

@@ -45,7 +45,6 @@ public sealed partial class EnsembleMember
     public const string NotServingText = "This ZooKeeper instance is not currently serving requests";
 
     private static readonly TimeSpan ExitTimeout = TimeSpan.FromSeconds(15);
-    private readonly ServerKind kind;
     private readonly OutputLog output = new();
     private readonly Lock gate = new();
     private Process? process;
@@ -54,7 +53,7 @@ public sealed partial class EnsembleMember
 
     internal EnsembleMember(ServerKind kind, int id, int clientPort, int quorumPort, int electionPort, string rootDirectory)
     {
-        this.kind = kind;
+        Kind = kind;
         Id = id;
         ClientPort = clientPort;
         QuorumPort = quorumPort;
@@ -75,6 +74,15 @@ public sealed partial class EnsembleMember
 
     /// <summary>The server id (the `N` of `server.N` and the content of `myid`).</summary>
     public int Id { get; }
+
+    /// <summary>
+    /// The implementation this member's next run starts: fixed at creation, changed by <see cref="ReplaceWith"/>
+    /// for a rolling migration between Apache ZooKeeper and Warden.
+    /// </summary>
+    public ServerKind Kind { get; private set; }
+
+    /// <summary>True for a member configured as an observer (it never votes, and answers `Mode: observer`).</summary>
+    public bool IsObserver { get; internal set; }
 
     /// <summary>The client port on 127.0.0.1.</summary>
     public int ClientPort { get; }
@@ -154,8 +162,8 @@ public sealed partial class EnsembleMember
             }
             process?.Dispose();
             runs++;
-            output.Append("harness", $"--- run {runs} of server.{Id} ---");
-            var startInfo = kind == ServerKind.Apache ? ApacheStartInfo() : WardenStartInfo();
+            output.Append("harness", $"--- run {runs} of server.{Id} ({Kind}) ---");
+            var startInfo = Kind == ServerKind.Apache ? ApacheStartInfo() : WardenStartInfo();
             startInfo.WorkingDirectory = RootDirectory;
             startInfo.RedirectStandardOutput = true;
             startInfo.RedirectStandardError = true;
@@ -173,6 +181,22 @@ public sealed partial class EnsembleMember
             process = started;
             paused = false;
         }
+    }
+
+    /// <summary>
+    /// One step of a rolling migration: stops the running process cleanly (SIGTERM, as <see cref="Stop"/>) and
+    /// starts <paramref name="kind"/> in its place on the same zoo.cfg, myid, dataDir and dataLogDir, which both
+    /// implementations read and write in the same formats. Returns at once, as <see cref="Start"/> does.
+    /// </summary>
+    public void ReplaceWith(ServerKind kind)
+    {
+        Stop();
+        lock (gate)
+        {
+            output.Append("harness", $"server.{Id} changes from {Kind} to {kind}");
+            Kind = kind;
+        }
+        Start();
     }
 
     /// <summary>kill -9: the process dies at once, with whatever it had not yet written. Waits (bounded) for it to be gone.</summary>
@@ -315,6 +339,22 @@ public sealed partial class EnsembleMember
     public Task WaitForOutputAsync(string text, TimeSpan timeout, CancellationToken cancellationToken = default) =>
         WaitForOutputAsync(output => output.Contains(text, StringComparison.Ordinal), $"'{text}'", timeout, cancellationToken);
 
+    /// <summary>
+    /// Waits (bounded) until the output of this member's current run (since its latest start) contains
+    /// <paramref name="text"/>; what earlier runs printed does not count.
+    /// </summary>
+    public Task WaitForOutputOfThisRunAsync(string text, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var marker = $"--- run {runs} of server.{Id} ";
+        return WaitForOutputAsync(
+            output =>
+            {
+                var start = output.LastIndexOf(marker, StringComparison.Ordinal);
+                return start >= 0 && output.IndexOf(text, start, StringComparison.Ordinal) >= 0;
+            },
+            $"'{text}' in run {runs}", timeout, cancellationToken);
+    }
+
     /// <summary>Waits (bounded) until this member's output satisfies <paramref name="condition"/>, described by <paramref name="what"/>.</summary>
     public async Task WaitForOutputAsync(Func<string, bool> condition, string what, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
@@ -325,7 +365,7 @@ public sealed partial class EnsembleMember
         }
     }
 
-    public override string ToString() => $"server.{Id} ({kind}) on {ConnectString}, pid {ProcessId?.ToString(CultureInfo.InvariantCulture) ?? "none"}";
+    public override string ToString() => $"server.{Id} ({Kind}) on {ConnectString}, pid {ProcessId?.ToString(CultureInfo.InvariantCulture) ?? "none"}";
 
     /// <summary>The newest part of a long output, which is what explains a failure.</summary>
     internal static string Tail(string text, int maxChars = 20_000) =>

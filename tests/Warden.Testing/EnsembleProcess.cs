@@ -28,7 +28,7 @@ public sealed class EnsembleProcess : IAsyncDisposable
         TickTimeMs = tickTimeMs;
     }
 
-    /// <summary>The implementation every member runs.</summary>
+    /// <summary>The implementation the first member was created with (every member's, unless the ensemble is mixed).</summary>
     public ServerKind Kind { get; }
 
     /// <summary>The members, in server id order (server.1 first).</summary>
@@ -74,17 +74,39 @@ public sealed class EnsembleProcess : IAsyncDisposable
         int tickTimeMs = DefaultTickTimeMs,
         IReadOnlyDictionary<string, string>? extraConfig = null,
         bool adminServer = false)
+        => Build(Enumerable.Repeat(kind, Math.Max(size, 0)).ToList(), tickTimeMs, extraConfig, adminServer, size);
+
+    /// <summary>
+    /// Writes the configuration of a mixed ensemble, one member per entry of <paramref name="kinds"/> (server.1
+    /// runs <c>kinds[0]</c>), without starting any. Every member gets the same kind of zoo.cfg, so that any member
+    /// can later be replaced by the other implementation (<see cref="EnsembleMember.ReplaceWith"/>). The members named by
+    /// <paramref name="observerIds"/> are observers (`:observer` on their server lines, `peerType=observer` in their own).
+    /// </summary>
+    public static EnsembleProcess Create(
+        IReadOnlyList<ServerKind> kinds,
+        int tickTimeMs = DefaultTickTimeMs,
+        IReadOnlyDictionary<string, string>? extraConfig = null,
+        bool adminServer = false,
+        IReadOnlyCollection<int>? observerIds = null) =>
+        Build(kinds, tickTimeMs, extraConfig, adminServer, kinds.Count, observerIds);
+
+    private static EnsembleProcess Build(
+        IReadOnlyList<ServerKind> kinds, int tickTimeMs, IReadOnlyDictionary<string, string>? extraConfig, bool adminServer, int size,
+        IReadOnlyCollection<int>? observerIds = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);
-        var root = Path.Combine(Path.GetTempPath(), $"warden-ensemble-{kind.ToString().ToLowerInvariant()}-{Guid.NewGuid():N}");
+        var kind = kinds[0];
+        var label = kinds.Distinct().Count() == 1 ? kind.ToString().ToLowerInvariant() : "mixed";
+        var root = Path.Combine(Path.GetTempPath(), $"warden-ensemble-{label}-{Guid.NewGuid():N}");
         // All at once, so that no port is handed out twice.
         var ports = FreePorts(size * (adminServer ? 4 : 3));
         var members = new List<EnsembleMember>();
         for (var index = 0; index < size; index++)
         {
             var id = index + 1;
-            var member = new EnsembleMember(kind, id, ports[index * 3], ports[index * 3 + 1], ports[index * 3 + 2],
+            var member = new EnsembleMember(kinds[index], id, ports[index * 3], ports[index * 3 + 1], ports[index * 3 + 2],
                 Path.Combine(root, $"server{id}"));
+            member.IsObserver = observerIds?.Contains(id) == true;
             Directory.CreateDirectory(member.DataDirectory);
             Directory.CreateDirectory(member.DataLogDirectory);
             File.WriteAllText(Path.Combine(member.DataDirectory, "myid"), id.ToString(CultureInfo.InvariantCulture) + "\n");
@@ -93,6 +115,10 @@ public sealed class EnsembleProcess : IAsyncDisposable
         foreach (var member in members)
         {
             var config = new Dictionary<string, string>(extraConfig ?? new Dictionary<string, string>());
+            if (member.IsObserver)
+            {
+                config["peerType"] = "observer";
+            }
             if (adminServer)
             {
                 member.AdminPort = ports[size * 3 + member.Id - 1];
@@ -100,7 +126,7 @@ public sealed class EnsembleProcess : IAsyncDisposable
                 config["admin.serverAddress"] = "127.0.0.1";
                 config["admin.serverPort"] = member.AdminPort.Value.ToString(CultureInfo.InvariantCulture);
             }
-            File.WriteAllText(member.ConfigPath, ZooConfig(kind, member, members, tickTimeMs, config));
+            File.WriteAllText(member.ConfigPath, ZooConfig(member, members, tickTimeMs, config));
         }
         return new EnsembleProcess(kind, root, members, tickTimeMs);
     }
@@ -136,8 +162,37 @@ public sealed class EnsembleProcess : IAsyncDisposable
     }
 
     /// <summary>
+    /// Creates and starts a mixed ensemble (one member per entry of <paramref name="kinds"/>), then waits (bounded)
+    /// for one leader and the rest following, as <see cref="StartAsync(int, ServerKind, int, IReadOnlyDictionary{string, string}?, TimeSpan?, CancellationToken, bool)"/> does.
+    /// </summary>
+    public static async Task<EnsembleProcess> StartAsync(
+        IReadOnlyList<ServerKind> kinds,
+        int tickTimeMs = DefaultTickTimeMs,
+        IReadOnlyDictionary<string, string>? extraConfig = null,
+        TimeSpan? timeout = null,
+        CancellationToken cancellationToken = default,
+        IReadOnlyCollection<int>? observerIds = null)
+    {
+        var ensemble = Create(kinds, tickTimeMs, extraConfig, observerIds: observerIds);
+        try
+        {
+            foreach (var member in ensemble.Members)
+            {
+                member.Start();
+            }
+            await ensemble.WaitForQuorumAsync(timeout ?? TimeSpan.FromSeconds(90), cancellationToken);
+            return ensemble;
+        }
+        catch
+        {
+            await ensemble.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>
     /// Polls `srvr` on every running, unpaused member (every 50 ms, bounded by <paramref name="timeout"/>)
-    /// until exactly one says leader and every other says follower, and returns the leader. Members that
+    /// until exactly one says leader and every other says follower (observer, for an observer), and returns the leader. Members that
     /// are down or paused are not asked: the question is whether those that run agree.
     /// </summary>
     public async Task<EnsembleMember> WaitForQuorumAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
@@ -148,7 +203,7 @@ public sealed class EnsembleProcess : IAsyncDisposable
             var live = Members.Where(m => m.IsRunning && !m.IsPaused).ToList();
             var modes = await ModesAsync(live, cancellationToken);
             var leaders = live.Where(m => modes[m.Id] == MemberMode.Leader).ToList();
-            if (leaders.Count == 1 && live.All(m => m == leaders[0] || modes[m.Id] == MemberMode.Follower))
+            if (leaders.Count == 1 && live.All(m => m == leaders[0] || modes[m.Id] == (m.IsObserver ? MemberMode.Observer : MemberMode.Follower)))
             {
                 return leaders[0];
             }
@@ -228,7 +283,7 @@ public sealed class EnsembleProcess : IAsyncDisposable
     }
 
     private static string ZooConfig(
-        ServerKind kind, EnsembleMember member, IReadOnlyList<EnsembleMember> members, int tickTimeMs,
+        EnsembleMember member, IReadOnlyList<EnsembleMember> members, int tickTimeMs,
         IReadOnlyDictionary<string, string>? extraConfig)
     {
         var settings = new SortedDictionary<string, string>(StringComparer.Ordinal)
@@ -248,7 +303,7 @@ public sealed class EnsembleProcess : IAsyncDisposable
         };
         foreach (var peer in members)
         {
-            settings[$"server.{peer.Id}"] = $"127.0.0.1:{peer.QuorumPort}:{peer.ElectionPort}";
+            settings[$"server.{peer.Id}"] = $"127.0.0.1:{peer.QuorumPort}:{peer.ElectionPort}" + (peer.IsObserver ? ":observer" : "");
         }
         return FourLetterWord.ZooConfig(settings, extraConfig);
     }

@@ -239,6 +239,12 @@ internal sealed class Leader(PeerContext context) : Role(context)
         // Apache's LearnerHandler.run queues UPTODATE with zxid -1 once Leader.waitForNewLeaderAck has its quorum.
         Context.SendPacket(session.Id, Channel.ToLearner, new QuorumPacket(PacketType.UpToDate, new Zxid(-1)), afterPersist: true);
         session.Phase = LearnerPhase.UpToDate;
+        // The stream to one learner keeps its order, so these follow UPTODATE.
+        foreach (var zxid in session.CommitsAfterUpToDate)
+        {
+            Context.SendPacket(session.Id, Channel.ToLearner, new QuorumPacket(PacketType.Commit, zxid));
+        }
+        session.CommitsAfterUpToDate.Clear();
     }
 
     public override ProposeResult Propose(byte[] data)
@@ -299,6 +305,14 @@ internal sealed class Leader(PeerContext context) : Role(context)
             var inform = new QuorumPacket(PacketType.Inform, txn.Zxid, txn.Data);
             foreach (var session in _sessions.Values.Where(s => s.IsForwarding))
             {
+                // Apache 3.8's Learner.syncWithLeader logs and forgets the proposals it took before NEWLEADER; a COMMIT
+                // that reaches it before UPTODATE with no later proposal pending fails its sync (a NullPointerException
+                // at Learner.java:655). After UPTODATE it matches the COMMIT against the proposals it logged.
+                if (!session.IsObserver && session.Phase < LearnerPhase.UpToDate)
+                {
+                    session.CommitsAfterUpToDate.Add(txn.Zxid);
+                    continue;
+                }
                 Context.SendPacket(session.Id, Channel.ToLearner, session.IsObserver ? inform : commit);
             }
             SendSyncsWaitingFor(txn.Zxid);

@@ -45,5 +45,12 @@ internal sealed class LearnerSession(ServerId id, bool isObserver, int acceptedE
 
     public long LastHeardTick { get; set; } = now;
 
+    /// <summary>
+    /// COMMITs of proposals that committed while this follower was between NEWLEADER and UPTODATE, sent after UPTODATE
+    /// (an Apache 3.8 learner cannot take a COMMIT there). At most the proposals committed in that window, which lasts
+    /// one round trip and the learner's fsync, and never past initLimit.
+    /// </summary>
+    public List<Zxid> CommitsAfterUpToDate { get; } = [];
+
     public bool IsForwarding => Phase >= LearnerPhase.Syncing;
 }
