@@ -23,7 +23,7 @@ internal static class SnapshotBody
     public const string EndPath = "/";
 
     /// <summary>Reads the sessions and the tree, up to and including the "/" that ends the nodes.</summary>
-    public static (Dictionary<long, int> Sessions, List<(string Path, DataNode Node)> Nodes) Read(
+    public static (Dictionary<long, int> Sessions, List<(string Path, StoredNode Node)> Nodes) Read(
         ChecksummedReader reader, Action<long>? onNodesRead)
     {
         var sessions = ReadSessions(reader);
@@ -68,10 +68,10 @@ internal static class SnapshotBody
         return acls;
     }
 
-    private static List<(string Path, DataNode Node)> ReadNodes(
+    private static List<(string Path, StoredNode Node)> ReadNodes(
         ChecksummedReader reader, Dictionary<long, IReadOnlyList<Acl>> acls, Action<long>? onNodesRead)
     {
-        var nodes = new List<(string, DataNode)>();
+        var nodes = new List<(string, StoredNode)>();
         for (string path = reader.ReadString(); path != EndPath; path = reader.ReadString())
         {
             byte[]? data = reader.ReadBuffer();
@@ -80,10 +80,7 @@ internal static class SnapshotBody
             long czxid = reader.ReadLong(), mzxid = reader.ReadLong(), ctime = reader.ReadLong(), mtime = reader.ReadLong();
             int version = reader.ReadInt(), cversion = reader.ReadInt(), aversion = reader.ReadInt();
             long owner = reader.ReadLong(), pzxid = reader.ReadLong();
-            var node = new DataNode(data, acl, czxid, ctime, owner)
-            {
-                Mzxid = mzxid, MtimeMs = mtime, Version = version, Cversion = cversion, Aversion = aversion, Pzxid = pzxid,
-            };
+            var node = new StoredNode(data, acl, czxid, mzxid, ctime, mtime, version, cversion, aversion, owner, pzxid);
             // Apache stores the root as "" (its children then join as "" + "/" + name).
             nodes.Add((path.Length == 0 ? "/" : path, node));
             if (onNodesRead is not null && nodes.Count % 10_000 == 0) onNodesRead(nodes.Count);
