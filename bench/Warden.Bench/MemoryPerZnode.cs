@@ -9,14 +9,15 @@ namespace Warden.Bench;
 /// difference between them shows where the bytes go (each node's own data array and ACL list, as a client's create
 /// delivers them; a shared ACL list; no data). Then the servers: each starts empty, takes the same znodes of 100
 /// bytes from a client (multi requests of 1,000 creates), and the growth of its resident memory is divided by the
-/// node count.
+/// node count. Each figure is read --settle seconds (3) after the load, once the JVM and .NET have finished the
+/// background collection work the load started; a longer settle leaves time to take a heap dump of the server.
 /// </summary>
 public static class MemoryPerZnode
 {
     private const int DataBytes = 100;
     private const int CreatesPerMulti = 1000;
 
-    public static async Task RunAsync(string root, int nodeCount, bool servers)
+    public static async Task RunAsync(string root, int nodeCount, bool servers, TimeSpan settle)
     {
         Console.WriteLine($"\nmanaged heap per znode in a DataTree of {nodeCount} znodes under one parent (this process)");
         double full = TreeBytesPerNode(nodeCount, ownData: true, ownAcl: true);
@@ -40,7 +41,7 @@ public static class MemoryPerZnode
             string dir = Path.Combine(root, "memory-" + kind);
             using var server = BenchServer.Start(kind, Path.Combine(dir, "data"), Path.Combine(dir, "log"), "forceSync=no\n");
             using var client = await BenchClient.ConnectAsync(server.Port, TimeSpan.FromSeconds(60));
-            await SettleAsync();
+            await Task.Delay(settle);
             double empty = server.ResidentMiB();
             var clock = Stopwatch.StartNew();
             Check(client.Call(OpCode.Create, new CreateRequest("/m", [], [.. Acl.OpenUnsafe], 0)));
@@ -49,7 +50,8 @@ public static class MemoryPerZnode
                 Check(client.Call(OpCode.Multi, new MultiCreate("/m/n", first, Math.Min(CreatesPerMulti, nodeCount - first))));
             }
             double seconds = clock.Elapsed.TotalSeconds;
-            await SettleAsync();
+            Console.WriteLine($"  ({kind} pid {server.ProcessId} holds the znodes; its memory is read in {settle.TotalSeconds:0} s)");
+            await Task.Delay(settle);
             double fullMiB = server.ResidentMiB();
             perNode[kind] = (fullMiB - empty) * 1048576 / nodeCount;
             Console.WriteLine($"{kind,-10}{empty,12:0}{fullMiB,12:0}{perNode[kind],14:0}{seconds,10:0.0}");
@@ -60,12 +62,6 @@ public static class MemoryPerZnode
             Console.WriteLine($"Warden / baseline: {perNode[Kind.Warden] / baseline:0.00}");
         }
     }
-
-    /// <summary>
-    /// The servers are given a few seconds after the load: the JVM and .NET both finish background collection work
-    /// and give back what they freed, and the figure is read after it.
-    /// </summary>
-    private static Task SettleAsync() => Task.Delay(TimeSpan.FromSeconds(3));
 
     private static void Check(int err)
     {
