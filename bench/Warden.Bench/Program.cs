@@ -8,9 +8,9 @@ using Warden.Protocol;
 using Warden.Storage;
 
 // warden-bench: measures Warden beside Apache ZooKeeper 3.8 in the same run, on the same disk, and prints
-// each figure with its ratio. Usage: warden-bench [latency|restart|mixed|snapshot-stall|ensemble-throughput|failover|follower-catchup|all]
+// each figure with its ratio. Usage: warden-bench [latency|restart|memory|mixed|snapshot-stall|ensemble-throughput|failover|follower-catchup|all]
 // [--creates N] [--nodes N] [--dir PATH] [--clients N] [--window N] [--warmup S] [--seconds S] [--rounds N]
-// [--catchup-writes N] [--reads 0,50,90,100] [--snap-count N] [--loop-only] [--baseline path/to/other/warden.dll]
+// [--catchup-writes N] [--reads 0,50,90,100] [--snap-count N] [--loop-only] [--in-process] [--settle S] [--baseline path/to/other/warden.dll]
 string mode = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
 int creates = IntOption("--creates", 2000);
 int nodes = IntOption("--nodes", 1_000_000);
@@ -34,6 +34,8 @@ try
 {
     if (mode is "latency" or "all") await Latency.RunAsync(root, creates);
     if (mode is "restart" or "all") await Restart.RunAsync(root, nodes);
+    if (mode is "memory" or "all") await MemoryPerZnode.RunAsync(root, IntOption("--nodes", 200_000), servers: !args.Contains("--in-process"),
+        settle: TimeSpan.FromSeconds(IntOption("--settle", 3)));
     if (mode is "mixed" or "all")
     {
         await MixedThroughput.RunAsync(root, clients, window, TimeSpan.FromSeconds(warmUpSeconds), TimeSpan.FromSeconds(measuredSeconds), readPercents);

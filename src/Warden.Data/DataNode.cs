@@ -20,53 +20,58 @@ public static class EphemeralOwner
 }
 
 /// <summary>
-/// One znode: its data, ACL and persisted stat. numChildren and dataLength are derived, and the cversion
-/// stored here counts child creations only; clients see it through <see cref="ToStat"/>, as Apache computes it.
+/// A view of one znode in a <see cref="DataTree"/>: its data, ACL and persisted stat, read from the tree's store.
+/// numChildren and dataLength are derived, and the cversion stored here counts child creations only; clients see
+/// it through <see cref="ToStat"/>, as Apache computes it. A view is good until the node is deleted; read what
+/// you need from it before applying more transactions.
 /// </summary>
 public sealed class DataNode
 {
-    private JavaOrderedSet? _children;
+    private readonly NodeStore _store;
+    private readonly AclCache _acls;
+    private readonly int _index;
 
-    public DataNode(byte[]? data, IReadOnlyList<Acl> acl, long czxid, long ctimeMs, long ephemeralOwner)
+    internal DataNode(NodeStore store, AclCache acls, int index)
     {
-        Data = data;
-        Acl = acl;
-        Czxid = czxid;
-        Mzxid = czxid;
-        Pzxid = czxid;
-        CtimeMs = ctimeMs;
-        MtimeMs = ctimeMs;
-        EphemeralOwner = ephemeralOwner;
+        _store = store;
+        _acls = acls;
+        _index = index;
     }
 
-    public byte[]? Data { get; set; }
-    public IReadOnlyList<Acl> Acl { get; set; }
-    public long Czxid { get; set; }
-    public long Mzxid { get; set; }
-    public long CtimeMs { get; set; }
-    public long MtimeMs { get; set; }
-    public int Version { get; set; }
-    public int Cversion { get; set; }
-    public int Aversion { get; set; }
-    public long EphemeralOwner { get; set; }
-    public long Pzxid { get; set; }
+    private ref NodeSlot Slot => ref _store[_index];
 
-    public int ChildCount => _children?.Count ?? 0;
+    public byte[]? Data => Slot.Data;
+    public IReadOnlyList<Acl> Acl => _acls[Slot.AclIndex];
+    public long Czxid => Slot.Czxid;
+    public long Mzxid => Slot.Mzxid;
+    public long CtimeMs => Slot.CtimeMs;
+    public long MtimeMs => Slot.MtimeMs;
+    public int Version => Slot.Version;
+    public int Cversion => Slot.Cversion;
+    public int Aversion => Slot.Aversion;
+    public long EphemeralOwner => Slot.EphemeralOwner;
+    public long Pzxid => Slot.Pzxid;
 
-    /// <summary>Children in the order Apache ZooKeeper lists them.</summary>
-    public IReadOnlyList<string> Children => _children is null ? [] : _children.Ordered();
+    public int ChildCount => Slot.ChildCount;
 
-    public bool HasChild(string name) => _children?.Contains(name) ?? false;
+    /// <summary>Children in the order Apache ZooKeeper lists them; the list is never changed afterwards.</summary>
+    public IReadOnlyList<string> Children => _store.OrderedChildren(_index);
 
-    public bool AddChild(string name) => (_children ??= new JavaOrderedSet(8)).Add(name);
-
-    public bool RemoveChild(string name) => _children?.Remove(name) ?? false;
+    public bool HasChild(string name) => _store.FindChild(_index, name, JavaHashOrder.StringHash(name)) != NodeStore.None;
 
     /// <summary>The stat a client sees: cversion derived from child creations and the current child count.</summary>
-    public Stat ToStat()
+    public Stat ToStat() => ToStat(ref Slot);
+
+    internal static Stat ToStat(ref NodeSlot slot)
     {
-        int numChildren = ChildCount;
-        return new Stat(Czxid, Mzxid, CtimeMs, MtimeMs, Version, Cversion * 2 - numChildren, Aversion,
-            Warden.Data.EphemeralOwner.ForClient(EphemeralOwner), Data?.Length ?? 0, numChildren, Pzxid);
+        int numChildren = slot.ChildCount;
+        return new Stat(slot.Czxid, slot.Mzxid, slot.CtimeMs, slot.MtimeMs, slot.Version, slot.Cversion * 2 - numChildren,
+            slot.Aversion, Warden.Data.EphemeralOwner.ForClient(slot.EphemeralOwner), slot.Data?.Length ?? 0, numChildren,
+            slot.Pzxid);
     }
 }
+
+/// <summary>A node's persisted fields as a snapshot stores them, for building a tree with <see cref="DataTree.Restore"/>.</summary>
+public readonly record struct StoredNode(
+    byte[]? Data, IReadOnlyList<Acl> Acl, long Czxid, long Mzxid, long CtimeMs, long MtimeMs,
+    int Version, int Cversion, int Aversion, long EphemeralOwner, long Pzxid);

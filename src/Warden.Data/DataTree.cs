@@ -25,7 +25,8 @@ public sealed class DataTree
 
     private static readonly IReadOnlyList<Acl> ReadAclUnsafe = [new(Perms.Read, Id.Anyone)];
 
-    private readonly Dictionary<string, DataNode> _nodes = new(StringComparer.Ordinal);
+    private readonly NodeStore _store = new();
+    private readonly AclCache _acls = new();
     private readonly Dictionary<long, JavaOrderedSet> _ephemeralsBySession = new();
     private readonly HashSet<string> _containers = new(StringComparer.Ordinal);
     private readonly HashSet<string> _ttlNodes = new(StringComparer.Ordinal);
@@ -33,32 +34,30 @@ public sealed class DataTree
 
     public DataTree()
     {
-        var root = new DataNode([], Acl.OpenUnsafe, 0, 0, 0);
-        _nodes["/"] = root;
-        var zookeeper = new DataNode([], Acl.OpenUnsafe, 0, 0, 0);
-        root.AddChild("zookeeper");
-        _nodes[ZookeeperPath] = zookeeper;
-        zookeeper.AddChild("quota");
-        _nodes[QuotaPath] = new DataNode([], Acl.OpenUnsafe, 0, 0, 0);
-        zookeeper.AddChild("config");
+        FillSlot(NodeStore.Root, new StoredNode([], Acl.OpenUnsafe, 0, 0, 0, 0, 0, 0, 0, 0, 0));
+        int zookeeper = AddNode(NodeStore.Root, "zookeeper", new StoredNode([], Acl.OpenUnsafe, 0, 0, 0, 0, 0, 0, 0, 0, 0));
+        AddNode(zookeeper, "quota", new StoredNode([], Acl.OpenUnsafe, 0, 0, 0, 0, 0, 0, 0, 0, 0));
         // Apache sets the config node's ACL with version -1 as it builds the tree, which leaves aversion at -1.
-        _nodes[ConfigPath] = new DataNode([], ReadAclUnsafe, 0, 0, 0) { Aversion = -1 };
+        AddNode(zookeeper, "config", new StoredNode([], ReadAclUnsafe, 0, 0, 0, 0, 0, 0, -1, 0, 0));
     }
 
     public WatchManager DataWatches { get; } = new();
     public WatchManager ChildWatches { get; } = new();
 
+    /// <summary>The distinct ACL lists of the tree's nodes, each counted by the nodes that use it.</summary>
+    public AclCache Acls => _acls;
+
     /// <summary>The zxid of the last transaction applied.</summary>
     public long LastProcessedZxid { get; private set; }
 
     /// <summary>The node count Apache reports: it stores the root twice (as "" and "/"), so one more than the nodes.</summary>
-    public int NodeCountAsReported => _nodes.Count + 1;
+    public int NodeCountAsReported => _store.Count + 1;
 
-    public int NodeCount => _nodes.Count;
+    public int NodeCount => _store.Count;
 
     public IReadOnlyCollection<string> Containers => _containers;
     public IReadOnlyCollection<string> TtlNodes => _ttlNodes;
-    public IEnumerable<string> Paths => _nodes.Keys;
+    public IEnumerable<string> Paths => PreOrder().Select(static entry => entry.Path);
 
     public int EphemeralCount
     {
@@ -73,14 +72,35 @@ public sealed class DataTree
     /// <summary>Apache's approximate data size: the length of every path and every node's data.</summary>
     public long ApproximateDataSize()
     {
-        long total = 0;
-        foreach (var (path, node) in _nodes) total += (path == "/" ? 1 : path.Length) + (node.Data?.Length ?? 0);
+        // Paths are not stored; each node's path length is its parent's, plus a slash and its name.
+        long total = 1 + (_store[NodeStore.Root].Data?.Length ?? 0);
+        var stack = new Stack<(int Index, int PathLength)>();
+        stack.Push((NodeStore.Root, 0));
+        while (stack.Count > 0)
+        {
+            var (parent, parentLength) = stack.Pop();
+            foreach (int child in _store.ChildrenOf(parent))
+            {
+                ref var slot = ref _store[child];
+                int length = parentLength + 1 + slot.Name!.Length;
+                total += length + (slot.Data?.Length ?? 0);
+                if (slot.ChildCount > 0) stack.Push((child, length));
+            }
+        }
         return total;
     }
 
-    public DataNode? GetNode(string path) => _nodes.GetValueOrDefault(path);
+    public DataNode? GetNode(string path)
+    {
+        int index = _store.Find(path);
+        return index == NodeStore.None ? null : new DataNode(_store, _acls, index);
+    }
 
-    public bool TryGetNode(string path, out DataNode node) => _nodes.TryGetValue(path, out node!);
+    public bool TryGetNode(string path, out DataNode node)
+    {
+        node = GetNode(path)!;
+        return node is not null;
+    }
 
     /// <summary>A session's ephemeral paths in the order a copy of Apache's HashSet would list them.</summary>
     public List<string> EphemeralsOf(long sessionId) =>
@@ -90,50 +110,80 @@ public sealed class DataTree
 
     /// <summary>
     /// Every node, parents before children and children in the order Apache lists them: the order a snapshot
-    /// stores them in.
+    /// stores them in. The tree must not change while the walk goes on.
     /// </summary>
     public IEnumerable<(string Path, DataNode Node)> PreOrder()
     {
-        var stack = new Stack<string>();
-        stack.Push("/");
+        var stack = new Stack<(string Path, int Index)>();
+        stack.Push(("/", NodeStore.Root));
         while (stack.Count > 0)
         {
-            string path = stack.Pop();
-            if (!_nodes.TryGetValue(path, out var node)) continue;
-            yield return (path, node);
-            var children = node.Children;
-            for (int i = children.Count - 1; i >= 0; i--) stack.Push(PathValidation.Join(path, children[i]));
+            var (path, index) = stack.Pop();
+            yield return (path, new DataNode(_store, _acls, index));
+            var children = _store.OrderedChildren(index);
+            for (int i = children.Length - 1; i >= 0; i--)
+            {
+                string name = children[i];
+                int child = _store.FindChild(index, name, JavaHashOrder.StringHash(name));
+                stack.Push((PathValidation.Join(path, name), child));
+            }
         }
     }
+
+    /// <summary>The fields a snapshot stores for a node of this tree.</summary>
+    public static StoredNode ToStored(DataNode node) => new(node.Data, node.Acl, node.Czxid, node.Mzxid, node.CtimeMs,
+        node.MtimeMs, node.Version, node.Cversion, node.Aversion, node.EphemeralOwner, node.Pzxid);
+
+    /// <summary>Builds a tree from another tree's nodes, as <see cref="Restore(IEnumerable{ValueTuple{string, StoredNode}}, long)"/>.</summary>
+    public static DataTree Restore(IEnumerable<(string Path, DataNode Node)> nodes, long lastProcessedZxid) =>
+        Restore(nodes.Select(static entry => (entry.Path, ToStored(entry.Node))), lastProcessedZxid);
 
     /// <summary>
     /// Builds a tree from stored nodes (a snapshot), parents before children. Children are linked in the order
     /// given; ephemeral, container and TTL bookkeeping is rebuilt from each node's owner field.
     /// </summary>
-    public static DataTree Restore(IEnumerable<(string Path, DataNode Node)> nodes, long lastProcessedZxid)
+    public static DataTree Restore(IEnumerable<(string Path, StoredNode Node)> nodes, long lastProcessedZxid)
     {
         var tree = new DataTree();
+        // A snapshot lists siblings one after another, so the parent of the last node is usually the next one's too.
+        string lastParentPath = "/";
+        int lastParent = NodeStore.Root;
         foreach (var (path, node) in nodes)
         {
             if (path == "/")
             {
                 // The stored root replaces the built-in nodes; the snapshot carries its own /zookeeper subtree.
-                tree._nodes.Clear();
-                tree._nodes["/"] = node;
+                tree.ClearToRoot();
+                tree.ReplaceFields(NodeStore.Root, node);
                 continue;
             }
-            string parentPath = PathValidation.Parent(path);
-            if (!tree._nodes.TryGetValue(parentPath, out var parent))
+            if (path.Length == 0 || path[0] != '/') throw new InvalidDataException($"stored node {path} is not an absolute path");
+            var parentPath = ParentOf(path);
+            int parent = parentPath.SequenceEqual(lastParentPath) ? lastParent : tree._store.Find(parentPath);
+            if (parent == NodeStore.None)
             {
                 throw new InvalidDataException($"stored node {path} comes before its parent {parentPath}");
             }
-            parent.AddChild(PathValidation.Name(path));
-            tree._nodes[path] = node;
+            if (parent != lastParent)
+            {
+                lastParent = parent;
+                lastParentPath = parentPath.ToString();
+            }
+            string name = path[(parentPath.Length == 1 ? 1 : parentPath.Length + 1)..];
+            if (name.Length == 0) throw new InvalidDataException($"stored node {path} has an empty name");
+            int existing = tree._store.FindChild(parent, name, JavaHashOrder.StringHash(name));
+            if (existing != NodeStore.None)
+            {
+                // A node stored twice (or a built-in one a snapshot without a root carries) keeps the last fields.
+                tree.UntrackOwner(path, tree._store[existing].EphemeralOwner);
+                tree.ReplaceFields(existing, node);
+            }
+            else
+            {
+                tree.AddNode(parent, name, node);
+            }
             tree.TrackOwner(path, node.EphemeralOwner);
-        }
-        foreach (var path in tree._nodes.Keys)
-        {
-            if (path.StartsWith(QuotaPath + "/", StringComparison.Ordinal) && path.EndsWith("/" + QuotaPaths.LimitNode, StringComparison.Ordinal))
+            if (name == QuotaPaths.LimitNode && path.StartsWith(QuotaPath + "/", StringComparison.Ordinal))
             {
                 tree._quotaPaths.Add(PathValidation.Parent(path)[QuotaPath.Length..]);
             }
@@ -145,21 +195,100 @@ public sealed class DataTree
         return tree;
     }
 
+    /// <summary>Drops every node but the root, leaving the root's own fields as they are.</summary>
+    private void ClearToRoot()
+    {
+        var order = new List<int>();
+        var stack = new Stack<int>();
+        stack.Push(NodeStore.Root);
+        while (stack.Count > 0)
+        {
+            int index = stack.Pop();
+            order.Add(index);
+            foreach (int child in _store.ChildrenOf(index)) stack.Push(child);
+        }
+        // Children before parents, so each node is childless when it goes.
+        for (int i = order.Count - 1; i > 0; i--) FreeSlot(order[i]);
+        _containers.Clear();
+        _ttlNodes.Clear();
+        _ephemeralsBySession.Clear();
+        _quotaPaths.Clear();
+    }
+
+    /// <summary>Adds a node under a parent that has no child of that name.</summary>
+    private int AddNode(int parent, string name, in StoredNode node)
+    {
+        int index = _store.AddChild(parent, name);
+        FillSlot(index, node);
+        return index;
+    }
+
+    private void FillSlot(int index, in StoredNode node)
+    {
+        int aclIndex = _acls.AddReference(node.Acl);
+        ref var slot = ref _store[index];
+        slot.Data = node.Data;
+        slot.AclIndex = aclIndex;
+        slot.Czxid = node.Czxid;
+        slot.Mzxid = node.Mzxid;
+        slot.CtimeMs = node.CtimeMs;
+        slot.MtimeMs = node.MtimeMs;
+        slot.Version = node.Version;
+        slot.Cversion = node.Cversion;
+        slot.Aversion = node.Aversion;
+        slot.EphemeralOwner = node.EphemeralOwner;
+        slot.Pzxid = node.Pzxid;
+    }
+
+    private void ReplaceFields(int index, in StoredNode node)
+    {
+        _acls.RemoveReference(_store[index].AclIndex);
+        FillSlot(index, node);
+    }
+
+    /// <summary>The parent part of a path ("/" for a child of the root), without making a string of it.</summary>
+    private static ReadOnlySpan<char> ParentOf(string path)
+    {
+        int slash = path.LastIndexOf('/');
+        return slash <= 0 ? "/" : path.AsSpan(0, slash);
+    }
+
+    /// <summary>Releases a childless node's ACL and slot.</summary>
+    private void FreeSlot(int index)
+    {
+        _acls.RemoveReference(_store[index].AclIndex);
+        _store.Remove(index);
+    }
+
     /// <summary>Sets a quota's usage record to the count and bytes of its subtree as it stands.</summary>
     private void RecountQuota(string quotaPath)
     {
-        if (!_nodes.TryGetValue(QuotaPaths.StatPath(quotaPath), out var statNode)) return;
-        long count = 0, bytes = 0;
-        foreach (var (_, node) in SubtreeOf(quotaPath))
-        {
-            count++;
-            bytes += node.Data?.Length ?? 0;
-        }
-        var usage = new StatsTrack(statNode.Data);
+        int statIndex = _store.Find(QuotaPaths.StatPath(quotaPath));
+        if (statIndex == NodeStore.None) return;
+        var (count, bytes) = CountSubtree(_store.Find(quotaPath));
+        ref var statSlot = ref _store[statIndex];
+        var usage = new StatsTrack(statSlot.Data);
         if (usage.Get(StatsTrack.Count) == count && usage.Get(StatsTrack.Bytes) == bytes) return;
         usage.Set(StatsTrack.Count, count);
         usage.Set(StatsTrack.Bytes, bytes);
-        statNode.Data = usage.ToBytes();
+        statSlot.Data = usage.ToBytes();
+    }
+
+    /// <summary>The nodes of a subtree (itself included) and the bytes of their data; zero for no node.</summary>
+    private (long Count, long Bytes) CountSubtree(int top)
+    {
+        long count = 0, bytes = 0;
+        if (top == NodeStore.None) return (0, 0);
+        var stack = new Stack<int>();
+        stack.Push(top);
+        while (stack.Count > 0)
+        {
+            int index = stack.Pop();
+            count++;
+            bytes += _store[index].Data?.Length ?? 0;
+            foreach (int child in _store.ChildrenOf(index)) stack.Push(child);
+        }
+        return (count, bytes);
     }
 
     private void TrackOwner(string path, long owner)
@@ -175,6 +304,13 @@ public sealed class DataTree
             }
             set.Add(path);
         }
+    }
+
+    private void UntrackOwner(string path, long owner)
+    {
+        if (EphemeralOwner.IsContainer(owner)) _containers.Remove(path);
+        else if (EphemeralOwner.IsTtl(owner)) _ttlNodes.Remove(path);
+        else if (owner != 0 && _ephemeralsBySession.TryGetValue(owner, out var set)) set.Remove(path);
     }
 
     /// <summary>
@@ -194,15 +330,18 @@ public sealed class DataTree
     private void UpdateQuotaUsage(string path, long bytesDiff, int countDiff)
     {
         var prefix = QuotaPrefixOf(path);
-        if (prefix is null || !_nodes.TryGetValue(QuotaPaths.StatPath(prefix), out var statNode)) return;
-        var usage = new StatsTrack(statNode.Data);
+        if (prefix is null) return;
+        int statIndex = _store.Find(QuotaPaths.StatPath(prefix));
+        if (statIndex == NodeStore.None) return;
+        ref var statSlot = ref _store[statIndex];
+        var usage = new StatsTrack(statSlot.Data);
         usage.Set(StatsTrack.Count, usage.Get(StatsTrack.Count) + countDiff);
         usage.Set(StatsTrack.Bytes, usage.Get(StatsTrack.Bytes) + bytesDiff);
-        statNode.Data = usage.ToBytes();
+        statSlot.Data = usage.ToBytes();
     }
 
     /// <summary>A zookeeper_limits node appearing or going under /zookeeper/quota turns a quota on or off.</summary>
-    private void OnQuotaNodeChanged(string parentPath, string name, bool created)
+    private void OnQuotaNodeChanged(string parentPath, string name, int index, bool created)
     {
         if (!parentPath.StartsWith(QuotaPath, StringComparison.Ordinal)) return;
         string quotaPath = parentPath[QuotaPath.Length..];
@@ -211,36 +350,14 @@ public sealed class DataTree
             if (created) _quotaPaths.Add(quotaPath);
             else _quotaPaths.Remove(quotaPath);
         }
-        else if (name == QuotaPaths.StatNode && created && _nodes.TryGetValue(parentPath + "/" + name, out var statNode))
+        else if (name == QuotaPaths.StatNode && created)
         {
             // A new usage record starts from the subtree as it stands.
-            long count = 0, bytes = 0;
-            foreach (var (_, node) in SubtreeOf(quotaPath))
-            {
-                count++;
-                bytes += node.Data?.Length ?? 0;
-            }
+            var (count, bytes) = CountSubtree(_store.Find(quotaPath));
             var usage = new StatsTrack();
             usage.Set(StatsTrack.Count, count);
             usage.Set(StatsTrack.Bytes, bytes);
-            statNode.Data = usage.ToBytes();
-        }
-    }
-
-    private IEnumerable<(string Path, DataNode Node)> SubtreeOf(string path)
-    {
-        if (!_nodes.TryGetValue(path, out var top)) yield break;
-        var stack = new Stack<(string, DataNode)>();
-        stack.Push((path, top));
-        while (stack.Count > 0)
-        {
-            var (current, node) = stack.Pop();
-            yield return (current, node);
-            foreach (var child in node.Children)
-            {
-                string childPath = PathValidation.Join(current, child);
-                if (_nodes.TryGetValue(childPath, out var childNode)) stack.Push((childPath, childNode));
-            }
+            _store[index].Data = usage.ToBytes();
         }
     }
 
@@ -334,32 +451,32 @@ public sealed class DataTree
     {
         string parentPath = PathValidation.Parent(path);
         string name = PathValidation.Name(path);
-        if (!_nodes.TryGetValue(parentPath, out var parent))
+        int parent = _store.Find(parentPath);
+        if (parent == NodeStore.None)
         {
             return new ApplyResult { Type = type, Path = path, Error = ErrorCode.NoNode };
         }
-        if (parent.HasChild(name))
+        if (_store.FindChild(parent, name, JavaHashOrder.StringHash(name)) != NodeStore.None)
         {
             // Replaying a create whose node survived in a fuzzy snapshot: keep the parent's counters moving.
-            SetCversionPzxid(parent, parentCversion, header.Zxid);
+            SetCversionPzxid(ref _store[parent], parentCversion, header.Zxid);
             return new ApplyResult { Type = type, Path = path, Error = ErrorCode.NodeExists };
         }
-        if (parentCversion == -1) parentCversion = parent.Cversion + 1;
-        SetCversionPzxid(parent, parentCversion, header.Zxid);
+        if (parentCversion == -1) parentCversion = _store[parent].Cversion + 1;
+        SetCversionPzxid(ref _store[parent], parentCversion, header.Zxid);
 
-        var node = new DataNode(data, acl, header.Zxid, header.TimeMs, ephemeralOwner);
-        parent.AddChild(name);
-        _nodes[path] = node;
+        int index = AddNode(parent, name,
+            new StoredNode(data, acl, header.Zxid, header.Zxid, header.TimeMs, header.TimeMs, 0, 0, 0, ephemeralOwner, header.Zxid));
         TrackOwner(path, ephemeralOwner);
-        OnQuotaNodeChanged(parentPath, name, created: true);
+        OnQuotaNodeChanged(parentPath, name, index, created: true);
         UpdateQuotaUsage(path, data?.Length ?? 0, 1);
-        var stat = node.ToStat();
-        DataWatches.Trigger(path, EventType.NodeCreated, node.Acl);
-        ChildWatches.Trigger(parentPath, EventType.NodeChildrenChanged, parent.Acl);
+        var stat = DataNode.ToStat(ref _store[index]);
+        DataWatches.Trigger(path, EventType.NodeCreated, _acls[_store[index].AclIndex]);
+        ChildWatches.Trigger(parentPath, EventType.NodeChildrenChanged, _acls[_store[parent].AclIndex]);
         return new ApplyResult { Type = type, Path = path, Stat = stat };
     }
 
-    private static void SetCversionPzxid(DataNode node, int cversion, long zxid)
+    private static void SetCversionPzxid(ref NodeSlot node, int cversion, long zxid)
     {
         if (cversion == -1) cversion = node.Cversion + 1;
         if (cversion > node.Cversion)
@@ -372,50 +489,89 @@ public sealed class DataTree
     private ErrorCode DeleteNode(string path, long zxid)
     {
         string parentPath = PathValidation.Parent(path);
-        if (!_nodes.TryGetValue(parentPath, out var parent)) return ErrorCode.NoNode;
-        parent.RemoveChild(PathValidation.Name(path));
-        if (zxid > parent.Pzxid) parent.Pzxid = zxid;
-        if (!_nodes.Remove(path, out var node)) return ErrorCode.NoNode;
+        int parent = _store.Find(parentPath);
+        if (parent == NodeStore.None) return ErrorCode.NoNode;
+        string name = PathValidation.Name(path);
+        int index = _store.FindChild(parent, name, JavaHashOrder.StringHash(name));
+        ref var parentSlot = ref _store[parent];
+        if (zxid > parentSlot.Pzxid) parentSlot.Pzxid = zxid;
+        if (index == NodeStore.None) return ErrorCode.NoNode;
 
-        long owner = node.EphemeralOwner;
-        if (EphemeralOwner.IsContainer(owner)) _containers.Remove(path);
-        else if (EphemeralOwner.IsTtl(owner)) _ttlNodes.Remove(path);
-        else if (owner != 0 && _ephemeralsBySession.TryGetValue(owner, out var set)) set.Remove(path);
-        OnQuotaNodeChanged(parentPath, PathValidation.Name(path), created: false);
-        UpdateQuotaUsage(path, -(node.Data?.Length ?? 0), -1);
+        var acl = _acls[_store[index].AclIndex];
+        var parentAcl = _acls[parentSlot.AclIndex];
+        long owner = _store[index].EphemeralOwner;
+        long dataLength = _store[index].Data?.Length ?? 0;
+        // Prep never deletes a node with children. Should a replay do so anyway, the descendants go with it:
+        // Apache would keep them reachable by path but not listed, which a store without full paths cannot.
+        if (_store[index].ChildCount > 0) RemoveDescendants(index, path);
+        FreeSlot(index);
 
-        var processed = DataWatches.Trigger(path, EventType.NodeDeleted, node.Acl);
-        ChildWatches.Trigger(path, EventType.NodeDeleted, node.Acl, processed);
-        ChildWatches.Trigger(parentPath, EventType.NodeChildrenChanged, parent.Acl);
+        UntrackOwner(path, owner);
+        OnQuotaNodeChanged(parentPath, name, NodeStore.None, created: false);
+        UpdateQuotaUsage(path, -dataLength, -1);
+
+        var processed = DataWatches.Trigger(path, EventType.NodeDeleted, acl);
+        ChildWatches.Trigger(path, EventType.NodeDeleted, acl, processed);
+        ChildWatches.Trigger(parentPath, EventType.NodeChildrenChanged, parentAcl);
         return ErrorCode.Ok;
+    }
+
+    private void RemoveDescendants(int top, string topPath)
+    {
+        var order = new List<(int Index, string Path)>();
+        var stack = new Stack<(int Index, string Path)>();
+        stack.Push((top, topPath));
+        while (stack.Count > 0)
+        {
+            var (index, path) = stack.Pop();
+            foreach (int child in _store.ChildrenOf(index))
+            {
+                var entry = (child, PathValidation.Join(path, _store[child].Name!));
+                order.Add(entry);
+                stack.Push(entry);
+            }
+        }
+        for (int i = order.Count - 1; i >= 0; i--)
+        {
+            var (index, path) = order[i];
+            UntrackOwner(path, _store[index].EphemeralOwner);
+            FreeSlot(index);
+        }
     }
 
     private ApplyResult SetData(TxnHeader header, SetDataTxn txn)
     {
-        if (!_nodes.TryGetValue(txn.Path, out var node))
+        int index = _store.Find(txn.Path);
+        if (index == NodeStore.None)
         {
             return new ApplyResult { Type = header.OpCode, Path = txn.Path, Error = ErrorCode.NoNode };
         }
+        ref var node = ref _store[index];
         long bytesDiff = (txn.Data?.Length ?? 0) - (node.Data?.Length ?? 0);
         node.Data = txn.Data;
         node.MtimeMs = header.TimeMs;
         node.Mzxid = header.Zxid;
         node.Version = txn.Version;
-        var stat = node.ToStat();
+        var stat = DataNode.ToStat(ref node);
         UpdateQuotaUsage(txn.Path, bytesDiff, 0);
-        DataWatches.Trigger(txn.Path, EventType.NodeDataChanged, node.Acl);
+        DataWatches.Trigger(txn.Path, EventType.NodeDataChanged, _acls[_store[index].AclIndex]);
         return new ApplyResult { Type = header.OpCode, Path = txn.Path, Stat = stat };
     }
 
     private ApplyResult SetAcl(TxnHeader header, SetAclTxn txn)
     {
-        if (!_nodes.TryGetValue(txn.Path, out var node))
+        int index = _store.Find(txn.Path);
+        if (index == NodeStore.None)
         {
             return new ApplyResult { Type = OpCode.SetAcl, Path = txn.Path, Error = ErrorCode.NoNode };
         }
+        // The new list is counted before the old one is let go, so a list set again on its only node stays interned.
+        int aclIndex = _acls.AddReference(txn.Acl);
+        ref var node = ref _store[index];
+        _acls.RemoveReference(node.AclIndex);
+        node.AclIndex = aclIndex;
         node.Aversion = txn.Version;
-        node.Acl = txn.Acl;
-        return new ApplyResult { Type = OpCode.SetAcl, Path = txn.Path, Stat = node.ToStat() };
+        return new ApplyResult { Type = OpCode.SetAcl, Path = txn.Path, Stat = DataNode.ToStat(ref node) };
     }
 
     /// <summary>Deletes a closed session's ephemerals: those the txn lists, in its order, then any stragglers.</summary>

@@ -9,7 +9,10 @@ namespace Warden.Data;
 public static class JavaHashOrder
 {
     /// <summary>Java's String.hashCode over UTF-16 code units, in 32-bit wrapping arithmetic.</summary>
-    public static int StringHash(string value)
+    public static int StringHash(string value) => StringHash(value.AsSpan());
+
+    /// <summary>Java's String.hashCode of the string these UTF-16 code units make.</summary>
+    public static int StringHash(ReadOnlySpan<char> value)
     {
         int hash = 0;
         foreach (char c in value) hash = unchecked(31 * hash + c);

@@ -72,7 +72,7 @@ public static class SnapStream
         try
         {
             var reader = new ChecksummedReader(stream, maxFieldBytes);
-            var (sessions, nodes) = SnapshotBody.Read(reader, onNodesRead: null);
+            var (sessions, tree) = SnapshotBody.Read(reader, zxid, onNodesRead: null);
             string signature = reader.ReadString();
             if (signature != Signature)
             {
@@ -81,7 +81,7 @@ public static class SnapStream
             if (wholeStream && !reader.AtEnd()) throw new InvalidDataException("bytes follow the signature");
             return new Snapshot
             {
-                File = "SNAP stream", Zxid = zxid, Tree = DataTree.Restore(nodes, zxid), SessionTimeoutsMs = sessions,
+                File = "SNAP stream", Zxid = zxid, Tree = tree, SessionTimeoutsMs = sessions,
             };
         }
         catch (Exception e) when (e is EndOfStreamException or JuteException or InvalidDataException)

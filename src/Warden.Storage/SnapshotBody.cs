@@ -22,13 +22,15 @@ internal static class SnapshotBody
 
     public const string EndPath = "/";
 
-    /// <summary>Reads the sessions and the tree, up to and including the "/" that ends the nodes.</summary>
-    public static (Dictionary<long, int> Sessions, List<(string Path, DataNode Node)> Nodes) Read(
-        ChecksummedReader reader, Action<long>? onNodesRead)
+    /// <summary>
+    /// Reads the sessions and the tree, up to and including the "/" that ends the nodes. Each node goes into the tree
+    /// as it is read, so a million nodes never wait in a list of their own beside the tree they make.
+    /// </summary>
+    public static (Dictionary<long, int> Sessions, DataTree Tree) Read(ChecksummedReader reader, long zxid, Action<long>? onNodesRead)
     {
         var sessions = ReadSessions(reader);
         var acls = ReadAclCache(reader);
-        return (sessions, ReadNodes(reader, acls, onNodesRead));
+        return (sessions, DataTree.Restore(ReadNodes(reader, acls, onNodesRead), zxid));
     }
 
     /// <summary>Writes sessions and tree. Nodes are walked twice: once to build the ACL cache that precedes them, once to write them.</summary>
@@ -68,10 +70,10 @@ internal static class SnapshotBody
         return acls;
     }
 
-    private static List<(string Path, DataNode Node)> ReadNodes(
+    private static IEnumerable<(string Path, StoredNode Node)> ReadNodes(
         ChecksummedReader reader, Dictionary<long, IReadOnlyList<Acl>> acls, Action<long>? onNodesRead)
     {
-        var nodes = new List<(string, DataNode)>();
+        long count = 0;
         for (string path = reader.ReadString(); path != EndPath; path = reader.ReadString())
         {
             byte[]? data = reader.ReadBuffer();
@@ -80,15 +82,12 @@ internal static class SnapshotBody
             long czxid = reader.ReadLong(), mzxid = reader.ReadLong(), ctime = reader.ReadLong(), mtime = reader.ReadLong();
             int version = reader.ReadInt(), cversion = reader.ReadInt(), aversion = reader.ReadInt();
             long owner = reader.ReadLong(), pzxid = reader.ReadLong();
-            var node = new DataNode(data, acl, czxid, ctime, owner)
-            {
-                Mzxid = mzxid, MtimeMs = mtime, Version = version, Cversion = cversion, Aversion = aversion, Pzxid = pzxid,
-            };
             // Apache stores the root as "" (its children then join as "" + "/" + name).
-            nodes.Add((path.Length == 0 ? "/" : path, node));
-            if (onNodesRead is not null && nodes.Count % 10_000 == 0) onNodesRead(nodes.Count);
+            yield return (path.Length == 0 ? "/" : path,
+                new StoredNode(data, acl, czxid, mzxid, ctime, mtime, version, cversion, aversion, owner, pzxid));
+            count++;
+            if (onNodesRead is not null && count % 10_000 == 0) onNodesRead(count);
         }
-        return nodes;
     }
 
     /// <summary>Gives each distinct ACL list an id from 1, as Apache's ACL cache does, and writes the cache.</summary>

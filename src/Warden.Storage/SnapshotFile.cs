@@ -70,7 +70,7 @@ public static class SnapshotFile
     {
         var reader = new ChecksummedReader(stream, maxFieldBytes);
         ReadFileHeader(reader);
-        var (sessions, nodes) = SnapshotBody.Read(reader, onNodesRead);
+        var (sessions, tree) = SnapshotBody.Read(reader, zxid, onNodesRead);
         CheckSeal(reader, "first");
         ZxidDigest? digest = null;
         if (reader.TryReadLong(out long digestZxid))
@@ -80,7 +80,7 @@ public static class SnapshotFile
         }
         return new Snapshot
         {
-            File = path, Zxid = zxid, Tree = DataTree.Restore(nodes, zxid), SessionTimeoutsMs = sessions, Digest = digest,
+            File = path, Zxid = zxid, Tree = tree, SessionTimeoutsMs = sessions, Digest = digest,
         };
     }
 
