@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.IO.Pipelines;
+using System.Net.Security;
 using System.Net.Sockets;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
@@ -27,7 +28,7 @@ internal sealed class Connection : IAsyncDisposable
 {
     private static readonly byte[] PingFrame = BuildPingFrame();
     private readonly Socket _socket;
-    private readonly NetworkStream _stream;
+    private readonly Stream _stream;
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
     private readonly int _maxPacketBytes;
@@ -36,11 +37,11 @@ internal sealed class Connection : IAsyncDisposable
     private long _lastReceived;
     private long _lastSent;
 
-    private Connection(HostAddress server, Socket socket, int maxPacketBytes, TimeProvider time, ILogger logger)
+    private Connection(HostAddress server, Socket socket, Stream stream, int maxPacketBytes, TimeProvider time, ILogger logger)
     {
         Server = server;
         _socket = socket;
-        _stream = new NetworkStream(socket, ownsSocket: false);
+        _stream = stream;
         _input = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, leaveOpen: true));
         _output = PipeWriter.Create(_stream, new StreamPipeWriterOptions(leaveOpen: true));
         _maxPacketBytes = maxPacketBytes;
@@ -57,17 +58,27 @@ internal sealed class Connection : IAsyncDisposable
     /// <summary>addAuth packets written and not yet answered; null for those re-sent after a reconnect.</summary>
     public ConcurrentQueue<AuthWaiter?> AuthInFlight { get; } = new();
 
+    /// <param name="tls">TLS settings for a secure port; null for plaintext.</param>
     public static async Task<Connection> OpenAsync(HostAddress server, int maxPacketBytes, TimeProvider time, ILogger logger,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, ZooKeeperTlsOptions? tls = null)
     {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        Stream? stream = null;
         try
         {
             await socket.ConnectAsync(server.Host, server.Port, cancellationToken).ConfigureAwait(false);
-            return new Connection(server, socket, maxPacketBytes, time, logger);
+            stream = new NetworkStream(socket, ownsSocket: false);
+            if (tls is not null)
+            {
+                var secured = new SslStream(stream, leaveInnerStreamOpen: false);
+                stream = secured;
+                await secured.AuthenticateAsClientAsync(tls.ForHost(server.Host.Trim('[', ']')), cancellationToken).ConfigureAwait(false);
+            }
+            return new Connection(server, socket, stream, maxPacketBytes, time, logger);
         }
         catch
         {
+            if (stream is not null) await stream.DisposeAsync().ConfigureAwait(false);
             socket.Dispose();
             throw;
         }

@@ -129,11 +129,11 @@ public sealed partial class ZooKeeperClient
         Connection connection;
         try
         {
-            connection = await Connection.OpenAsync(host, _options.MaxPacketBytes, _time, _logger, attempt.Token).ConfigureAwait(false);
+            connection = await Connection.OpenAsync(host, _options.MaxPacketBytes, _time, _logger, attempt.Token, _options.Tls).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!stop.IsCancellationRequested)
         {
-            throw new TimeoutException($"no TCP connection within {connectTimeout.TotalMilliseconds:0} ms");
+            throw new TimeoutException($"no {(_options.Tls is null ? "TCP connection" : "TLS connection")} within {connectTimeout.TotalMilliseconds:0} ms");
         }
         try
         {

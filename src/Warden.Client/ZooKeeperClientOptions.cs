@@ -45,6 +45,9 @@ public sealed class ZooKeeperClientOptions
     /// </summary>
     public SaslLogin? Sasl { get; set; }
 
+    /// <summary>TLS to the servers' secureClientPort; null (the default) connects in plaintext.</summary>
+    public ZooKeeperTlsOptions? Tls { get; set; }
+
     /// <summary>Seed for the order in which hosts are tried; null draws a random one.</summary>
     public int? HostOrderSeed { get; set; }
 

@@ -10,6 +10,12 @@ public sealed record ServerSettings
 {
     public IPEndPoint ClientEndpoint { get; init; } = new(IPAddress.Any, 2181);
     public int TickTimeMs { get; init; } = 2000;
+
+    /// <summary>The TLS client port (secureClientPort); null when there is none.</summary>
+    public IPEndPoint? SecureClientEndpoint { get; init; }
+
+    /// <summary>The TLS settings of <see cref="SecureClientEndpoint"/>.</summary>
+    public Security.TlsSettings? Tls { get; init; }
     public int MinSessionTimeoutMs { get; init; } = 4000;
     public int MaxSessionTimeoutMs { get; init; } = 40000;
 
@@ -128,6 +134,10 @@ public sealed record ServerSettings
         return new ServerSettings
         {
             ClientEndpoint = new IPEndPoint(address, config.ClientPort ?? 2181),
+            SecureClientEndpoint = config.SecureClientPort is int securePort && config.Tls is not null
+                ? new IPEndPoint(AddressOf(config.SecureClientPortAddress), securePort)
+                : null,
+            Tls = config.Tls,
             TickTimeMs = tick,
             MinSessionTimeoutMs = config.MinSessionTimeoutMs == -1 ? tick * 2 : config.MinSessionTimeoutMs,
             MaxSessionTimeoutMs = config.MaxSessionTimeoutMs == -1 ? tick * 20 : config.MaxSessionTimeoutMs,
@@ -167,6 +177,11 @@ public sealed record ServerSettings
                 && long.TryParse(never, out var neverMs) ? neverMs : 0,
         };
     }
+
+    private static IPAddress AddressOf(string? address) =>
+        string.IsNullOrEmpty(address) ? IPAddress.Any
+        : IPAddress.TryParse(address, out var parsed) ? parsed
+        : Dns.GetHostAddresses(address)[0];
 
     private static string ReadInitialConfiguration(string? path)
     {

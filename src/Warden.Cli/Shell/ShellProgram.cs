@@ -148,7 +148,34 @@ public static class ShellProgram
             error.WriteLine($"warning: ignoring unknown option {option}");
         }
         if (!TryReadSaslLogin(properties, error, out var login)) return false;
-        settings = settings with { Sasl = login };
+        if (!TryReadTls(properties, error, out var tls)) return false;
+        settings = settings with { Sasl = login, Tls = tls };
+        return true;
+    }
+
+    /// <summary>
+    /// TLS as Apache's Java client takes it: -Dzookeeper.client.secure=true, with the key store (a client certificate,
+    /// for servers with ssl.clientAuth=want or need) and trust store of -Dzookeeper.ssl.keyStore.location/.password/.type
+    /// and -Dzookeeper.ssl.trustStore.location/.password/.type, PEM or PKCS12; -Dzookeeper.ssl.hostnameVerification=false
+    /// accepts a server certificate that does not name the host. (zookeeper.clientCnxnSocket, which Java needs set to
+    /// its Netty socket for TLS, is accepted and not needed.)
+    /// </summary>
+    public static bool TryReadTls(IReadOnlyDictionary<string, string> properties, TextWriter error, out ZooKeeperTlsOptions? tls)
+    {
+        tls = null;
+        if (!string.Equals(properties.GetValueOrDefault("zookeeper.client.secure"), "true", StringComparison.OrdinalIgnoreCase)) return true;
+        string? Get(string name) => properties.GetValueOrDefault("zookeeper.ssl." + name);
+        try
+        {
+            tls = ZooKeeperTlsOptions.FromStores(Get("keyStore.location"), Get("keyStore.password"), Get("keyStore.type"),
+                Get("trustStore.location"), Get("trustStore.password"), Get("trustStore.type"));
+        }
+        catch (CertificateStoreException e)
+        {
+            error.WriteLine($"Error: {e.Message}");
+            return false;
+        }
+        tls.HostnameVerification = !string.Equals(Get("hostnameVerification"), "false", StringComparison.OrdinalIgnoreCase);
         return true;
     }
 

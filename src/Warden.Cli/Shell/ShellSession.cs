@@ -6,11 +6,11 @@ using Warden.Protocol;
 namespace Warden.Cli.Shell;
 
 /// <summary>
-/// How a shell connects: zkCli's -server, -timeout, -r and -waitforconnection, and the SASL login its JVM would
-/// take from -Djava.security.auth.login.config.
+/// How a shell connects: zkCli's -server, -timeout, -r and -waitforconnection, the SASL login its JVM would
+/// take from -Djava.security.auth.login.config, and TLS from -Dzookeeper.client.secure=true and -Dzookeeper.ssl.*.
 /// </summary>
 public sealed record ShellSettings(string Server = "localhost:2181", int TimeoutMs = 30000, bool ReadOnly = false, bool WaitForConnection = false,
-    SaslLogin? Sasl = null);
+    SaslLogin? Sasl = null, ZooKeeperTlsOptions? Tls = null);
 
 /// <summary>A command that failed: the message zkCli prints on stderr and the exit code it leaves.</summary>
 public sealed class CliError(string message, int exitCode = 1) : Exception(message)
@@ -98,6 +98,7 @@ public sealed partial class ShellSession : IShell, IAsyncDisposable
                 SessionTimeout = TimeSpan.FromMilliseconds(_settings.TimeoutMs),
                 CanBeReadOnly = _settings.ReadOnly,
                 Sasl = _settings.Sasl,
+                Tls = _settings.Tls,
             }));
         }
         catch (ArgumentException error)

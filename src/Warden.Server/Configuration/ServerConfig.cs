@@ -30,6 +30,15 @@ public sealed record ServerConfig
     /// <summary>The address to bind the client port to; null means all addresses.</summary>
     public string? ClientPortAddress { get; init; }
 
+    /// <summary>secureClientPort: the TLS client port; null when not set.</summary>
+    public int? SecureClientPort { get; init; }
+
+    /// <summary>secureClientPortAddress: the address to bind the TLS port to; null means all addresses.</summary>
+    public string? SecureClientPortAddress { get; init; }
+
+    /// <summary>The TLS settings of the secure client port (ssl.* keys); null without a secureClientPort.</summary>
+    public Security.TlsSettings? Tls { get; init; }
+
     /// <summary>maxClientCnxns: connections allowed from one IP address; 0 means no limit.</summary>
     public int MaxClientConnectionsPerIp { get; init; } = 60;
 

@@ -169,6 +169,10 @@ internal sealed partial class ServerConfigReader
     private static readonly string[] OtherKnownKeys =
     [
         "jute.maxbuffer", "secureClientPort", "secureClientPortAddress", "multiAddress.enabled", "metricsProvider.className",
+        "serverCnxnFactory", "ssl.keyStore.location", "ssl.keyStore.password", "ssl.keyStore.passwordPath", "ssl.keyStore.type",
+        "ssl.trustStore.location", "ssl.trustStore.password", "ssl.trustStore.passwordPath", "ssl.trustStore.type",
+        "ssl.clientAuth", "ssl.protocol", "ssl.enabledProtocols", "ssl.ciphersuites", "ssl.hostnameVerification", "ssl.authProvider",
+        "X509AuthenticationProvider.superUser",
         "znode.container.checkIntervalMs", "znode.container.maxPerMinute", "readonlymode.enabled",
     ];
 

@@ -11,7 +11,7 @@ internal sealed partial class ServerConfigReader
     /// <summary>Keys Apache parses itself and Warden accepts but does not act on (SSL, SASL, JVM, metrics...).</summary>
     private static readonly HashSet<string> ApacheKeysWardenIgnores = new(StringComparer.Ordinal)
     {
-        "secureClientPort", "secureClientPortAddress", "observerMasterPort", "clientPortListenBacklog",
+        "observerMasterPort", "clientPortListenBacklog",
         "sslQuorum", "portUnification", "sslQuorumReloadCertFiles", "quorum.auth.enableSasl",
         "quorum.auth.serverRequireSasl", "quorum.auth.learnerRequireSasl", "quorum.auth.learner.saslLoginContext",
         "quorum.auth.server.saslLoginContext", "quorum.auth.kerberos.servicePrincipal", "quorum.cnxn.threads.size",
@@ -38,6 +38,8 @@ internal sealed partial class ServerConfigReader
     private PropertyEntry? _clientPortEntry;
     private int _clientPort;
     private string? _clientPortAddress;
+    private int _secureClientPort;
+    private string? _secureClientPortAddress;
     private bool _snapRetainCountSet;
 
     private ServerConfigReader(ConfigSource source, IReadOnlyDictionary<string, string>? systemProperties)
@@ -62,6 +64,7 @@ internal sealed partial class ServerConfigReader
         reader.ApplySystemProperties();
         reader.CheckMetricsProvider();
         reader.ReadAuthentication();
+        reader.ReadTls(checkFileSystem);
         reader.CheckCoreValues();
         reader.ReadEnsemble();
         if (checkFileSystem && reader._config.DataDir.Length > 0)
@@ -167,6 +170,10 @@ internal sealed partial class ServerConfigReader
                 _clientPort = Int(e, value, "write e.g. clientPort=2181") ?? _clientPort;
                 return true;
             case "clientPortAddress": _clientPortAddress = value; return true;
+            case "secureClientPort":
+                _secureClientPort = Int(e, value, "write e.g. secureClientPort=2281") ?? _secureClientPort;
+                return true;
+            case "secureClientPortAddress": _secureClientPortAddress = value; return true;
             case "tickTime":
                 Set(Int(e, value, "write it in milliseconds, e.g. tickTime=2000"), v => _config with { TickTimeMs = v });
                 return true;

@@ -1,7 +1,10 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Warden.Data;
@@ -21,6 +24,7 @@ public sealed class ClientConnection : IClientConnection
     private static long _nextConnectionId;
 
     private readonly Socket _socket;
+    private readonly Security.TlsServerContext? _tls;
     private readonly ServerCore _core;
     private readonly FourLetterWords _fourLetterWords;
     private readonly ILogger _log;
@@ -42,9 +46,11 @@ public sealed class ClientConnection : IClientConnection
     /// connection starts to close and before the socket goes, as Apache does, so a client that reconnects at
     /// once is not refused for a connection that is already on its way out.</param>
     /// <param name="global">The server-wide count of unanswered requests this connection adds to.</param>
+    /// <param name="tls">The secure port's certificates, for a connection on that port; null for plaintext.</param>
     public ClientConnection(Socket socket, ServerCore core, FourLetterWords fourLetterWords, ILogger log, Action releaseSlot,
-        OutstandingRequests global)
+        OutstandingRequests global, Security.TlsServerContext? tls = null)
     {
+        _tls = tls;
         _releaseSlot = releaseSlot;
         _socket = socket;
         _core = core;
@@ -53,6 +59,8 @@ public sealed class ClientConnection : IClientConnection
         _global = global;
         ConnectionId = Interlocked.Increment(ref _nextConnectionId);
         var remote = socket.RemoteEndPoint as IPEndPoint;
+        // A port bound to both IPv4 and IPv6 sees IPv4 clients as ::ffff:a.b.c.d; they are IPv4 clients to ip ACLs and logs.
+        if (remote is not null && remote.Address.IsIPv4MappedToIPv6) remote = new IPEndPoint(remote.Address.MapToIPv4(), remote.Port);
         RemoteEndPoint = remote;
         RemoteAddress = remote?.Address.ToString() ?? "unknown";
         var settings = core.Settings;
@@ -69,6 +77,9 @@ public sealed class ClientConnection : IClientConnection
     public string RemoteAddress { get; }
     public IPEndPoint? RemoteEndPoint { get; }
     public ConnectionState State { get; } = new();
+
+    /// <summary>True for a connection on the TLS port.</summary>
+    public bool IsSecure => _tls is not null;
 
     /// <summary>Apache prints the remote address as /host:port.</summary>
     public string DisplayAddress => RemoteEndPoint is null ? "/unknown" : $"/{RemoteEndPoint.Address}:{RemoteEndPoint.Port}";
@@ -148,7 +159,16 @@ public sealed class ClientConnection : IClientConnection
         {
             if (Volatile.Read(ref _handshakeDone) == 0) Close($"no connect request within {_core.Settings.SessionlessConnectionTimeoutMs} ms");
         });
-        await using var stream = new NetworkStream(_socket, ownsSocket: true);
+        var opened = await OpenStreamAsync(handshakeDeadline.Token, serverStopping).ConfigureAwait(false);
+        if (opened is null)
+        {
+            Interlocked.CompareExchange(ref _handshakeDone, 1, 0);
+            ReleaseSlot();
+            _outbound.Writer.TryComplete();
+            _closing.Cancel();
+            return;
+        }
+        await using var stream = opened;
         var input = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 65536, minimumReadSize: 4096));
         var output = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 65536));
         var writing = WriteLoopAsync(output, linked.Token);
@@ -177,6 +197,78 @@ public sealed class ClientConnection : IClientConnection
             if (handshakeSeen) _core.Post(new DisconnectWork(this));
             _log.LogDebug("Closed connection {Remote}: {Reason}", DisplayAddress, _closeReason);
         }
+    }
+
+    /// <summary>
+    /// The connection's byte stream: the socket itself, or on the TLS port the socket after a TLS handshake, which
+    /// must finish within the same deadline as the connect request. A client that speaks plaintext to the TLS port
+    /// (its first byte is not a TLS handshake record, 0x16) is told nothing: one log line, and the socket is closed.
+    /// Returns null when the connection is closed instead.
+    /// </summary>
+    private async Task<Stream?> OpenStreamAsync(CancellationToken handshakeDeadline, CancellationToken serverStopping)
+    {
+        var network = new NetworkStream(_socket, ownsSocket: true);
+        if (_tls is null) return network;
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(handshakeDeadline, serverStopping);
+        SslStream? tls = null;
+        string? certificateRefusal = null;
+        try
+        {
+            var first = new byte[1];
+            int peeked = await _socket.ReceiveAsync(first, SocketFlags.Peek, linked.Token).ConfigureAwait(false);
+            if (peeked == 0)
+            {
+                _log.LogDebug("Connection from {Remote} on the TLS port closed before its handshake", DisplayAddress);
+            }
+            else if (first[0] != 0x16)
+            {
+                _log.LogWarning("Closing connection from {Remote} on the TLS port: it sent plaintext (first byte 0x{Byte:x2}), not a TLS handshake; " +
+                    "a client needs TLS here (Java: -Dzookeeper.client.secure=true, kazoo: use_ssl=True), or the plaintext clientPort",
+                    DisplayAddress, first[0]);
+            }
+            else
+            {
+                tls = new SslStream(network, leaveInnerStreamOpen: false);
+                await tls.AuthenticateAsServerAsync(_tls.OptionsForHandshake(refusal => certificateRefusal = refusal), linked.Token).ConfigureAwait(false);
+                AddCertificateIdentity(tls);
+                return tls;
+            }
+        }
+        catch (OperationCanceledException) when (handshakeDeadline.IsCancellationRequested && !serverStopping.IsCancellationRequested)
+        {
+            _log.LogWarning("Closing connection from {Remote} on the TLS port: no TLS handshake within {Timeout} ms",
+                DisplayAddress, _core.Settings.SessionlessConnectionTimeoutMs);
+        }
+        catch (Exception e) when (e is AuthenticationException or IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            if (!serverStopping.IsCancellationRequested)
+            {
+                _log.LogWarning("Unsuccessful TLS handshake with {Remote}: {Reason}", DisplayAddress,
+                    certificateRefusal ?? (e.InnerException is { } inner ? $"{e.Message} ({inner.Message})" : e.Message));
+            }
+        }
+        if (tls is not null) await tls.DisposeAsync().ConfigureAwait(false);
+        await network.DisposeAsync().ConfigureAwait(false);
+        return null;
+    }
+
+    /// <summary>
+    /// Apache's X509AuthenticationProvider, run when a certificate was asked for (clientAuth want or need) and given:
+    /// the subject becomes the connection's x509 id, and the configured superUser subject also gets super.
+    /// </summary>
+    private void AddCertificateIdentity(SslStream tls)
+    {
+        if (_tls!.Settings.ClientAuth == Security.TlsClientAuth.None || tls.RemoteCertificate is not { } remote) return;
+        var certificate = remote as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(remote.GetRawCertData());
+        string id = Security.X509Identity.Of(certificate);
+        // The loop does not know this connection yet (its connect request is not posted), so its ids are set here.
+        if (_core.Settings.Authentication.X509SuperUser == id)
+        {
+            Security.AuthInfoSet.Add(State.AuthInfo, new Id("super", id));
+            _log.LogInformation("Authenticated Id '{Id}' as super user", id);
+        }
+        Security.AuthInfoSet.Add(State.AuthInfo, new Id("x509", id));
+        _log.LogInformation("Authenticated Id '{Id}' for Scheme 'x509'", id);
     }
 
     /// <summary>Returns whether the connection got as far as a handshake (and so is known to the loop).</summary>

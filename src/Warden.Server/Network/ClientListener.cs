@@ -10,7 +10,8 @@ namespace Warden.Server.Network;
 /// Accepts client connections on the client port and runs each on its own asynchronous task (no thread per
 /// connection). Enforces zookeeper.maxCnxns (all connections) and then maxClientCnxns (per remote address) as
 /// Apache's NIOServerCnxnFactory does on accept: the extra connection is closed at once, and repeated refusals
-/// are folded into one log line a second.
+/// are folded into one log line a second. With a secureClientPort it listens there too, and connections on that
+/// port run TLS before the ZooKeeper protocol; both ports share the limits, the connection table and the words.
 /// </summary>
 public sealed class ClientListener : IAsyncDisposable
 {
@@ -23,7 +24,10 @@ public sealed class ClientListener : IAsyncDisposable
     private readonly FourLetterWords _fourLetterWords;
     private readonly OutstandingRequests _outstanding;
     private readonly RateLimitedLog _refusals;
+    private readonly Socket? _secureSocket;
+    private readonly Security.TlsServerContext? _tls;
     private Task? _acceptLoop;
+    private Task? _secureAcceptLoop;
 
     /// <summary>Binds the port; throws SocketException when it is taken, before anything else starts.</summary>
     public ClientListener(ServerCore core, ILogger log)
@@ -33,6 +37,22 @@ public sealed class ClientListener : IAsyncDisposable
         _socket = Bind(core.Settings.ClientEndpoint);
         _socket.Listen(512);
         LocalEndPoint = (IPEndPoint)_socket.LocalEndPoint!;
+        if (core.Settings.SecureClientEndpoint is { } secure && core.Settings.Tls is { } tls)
+        {
+            _tls = new Security.TlsServerContext(tls, log);
+            try
+            {
+                _secureSocket = Bind(secure);
+                _secureSocket.Listen(512);
+            }
+            catch
+            {
+                _secureSocket?.Dispose();
+                _socket.Dispose();
+                throw;
+            }
+            SecureLocalEndPoint = (IPEndPoint)_secureSocket.LocalEndPoint!;
+        }
         _fourLetterWords = new FourLetterWords(core, () => _connections.Values.ToList());
         _outstanding = new OutstandingRequests(core.Settings.GlobalOutstandingLimitRequests);
         _refusals = new RateLimitedLog(log, TimeProvider.System, TimeSpan.FromSeconds(1));
@@ -71,21 +91,36 @@ public sealed class ClientListener : IAsyncDisposable
     public long RefusedForTotalLimit { get; private set; }
 
     public IPEndPoint LocalEndPoint { get; }
+
+    /// <summary>The TLS client port, when there is one.</summary>
+    public IPEndPoint? SecureLocalEndPoint { get; }
+
+    /// <summary>The TLS certificates in use, when there is a secure port.</summary>
+    public Security.TlsServerContext? Tls => _tls;
     public int ConnectionCount => _connections.Count;
 
     /// <summary>The four-letter words this listener answers; the AdminServer and /metrics read through them too.</summary>
     public FourLetterWords FourLetterWords => _fourLetterWords;
 
-    public void Start() => _acceptLoop = AcceptLoopAsync();
+    public void Start()
+    {
+        _acceptLoop = AcceptLoopAsync(_socket, null);
+        if (_secureSocket is not null)
+        {
+            _secureAcceptLoop = AcceptLoopAsync(_secureSocket, _tls);
+            _log.LogInformation("Serving TLS clients on {Endpoint} (ssl.clientAuth={ClientAuth}, protocols {Protocols})",
+                SecureLocalEndPoint, _tls!.Settings.ClientAuth.ToString().ToLowerInvariant(), _tls.Settings.ProtocolNames);
+        }
+    }
 
-    private async Task AcceptLoopAsync()
+    private async Task AcceptLoopAsync(Socket listening, Security.TlsServerContext? tls)
     {
         while (!_stopping.IsCancellationRequested)
         {
             Socket client;
             try
             {
-                client = await _socket.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+                client = await listening.AcceptAsync(_stopping.Token).ConfigureAwait(false);
             }
             catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
             {
@@ -115,14 +150,14 @@ public sealed class ClientListener : IAsyncDisposable
                 client.Dispose();
                 continue;
             }
-            _ = RunConnectionAsync(client, address);
+            _ = RunConnectionAsync(client, address, tls);
         }
     }
 
-    private async Task RunConnectionAsync(Socket client, IPAddress address)
+    private async Task RunConnectionAsync(Socket client, IPAddress address, Security.TlsServerContext? tls)
     {
         var connection = new ClientConnection(client, _core, _fourLetterWords, _log,
-            () => _perAddress.AddOrUpdate(address, 0, (_, n) => Math.Max(0, n - 1)), _outstanding);
+            () => _perAddress.AddOrUpdate(address, 0, (_, n) => Math.Max(0, n - 1)), _outstanding, tls);
         _connections[connection.ConnectionId] = connection;
         try
         {
@@ -142,7 +177,9 @@ public sealed class ClientListener : IAsyncDisposable
     {
         _stopping.Cancel();
         _socket.Dispose();
+        _secureSocket?.Dispose();
         if (_acceptLoop is not null) await _acceptLoop.ConfigureAwait(false);
+        if (_secureAcceptLoop is not null) await _secureAcceptLoop.ConfigureAwait(false);
         foreach (var connection in _connections.Values) connection.Close("the server is stopping");
     }
 }

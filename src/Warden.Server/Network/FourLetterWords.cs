@@ -131,7 +131,7 @@ public sealed partial class FourLetterWords(ServerCore core, Func<IReadOnlyColle
         string dataDir = Path.Combine(core.Settings.DataDir, "version-2");
         string logDir = Path.Combine(core.Settings.DataLogDir, "version-2");
         return string.Create(CultureInfo.InvariantCulture,
-            $"clientPort={settings.ClientEndpoint.Port}\nsecureClientPort=-1\ndataDir={dataDir}\ndataDirSize={DirectorySize(core.Settings.DataDir)}\n" +
+            $"clientPort={settings.ClientEndpoint.Port}\nsecureClientPort={settings.SecureClientEndpoint?.Port ?? -1}\ndataDir={dataDir}\ndataDirSize={DirectorySize(core.Settings.DataDir)}\n" +
             $"dataLogDir={logDir}\ndataLogSize={DirectorySize(core.Settings.DataLogDir)}\ntickTime={settings.TickTimeMs}\n" +
             $"maxClientCnxns={settings.MaxClientConnectionsPerHost}\nminSessionTimeout={settings.MinSessionTimeoutMs}\n" +
             $"maxSessionTimeout={settings.MaxSessionTimeoutMs}\nclientPortListenBacklog=-1\n" +

@@ -7,7 +7,8 @@ namespace Warden.Server.Security;
 
 /// <summary>
 /// The authentication schemes a client can name in addauth and in ACLs: digest and ip, as Apache's server
-/// registers by default, and sasl when authProvider.N names SASLAuthenticationProvider. "world" and "auth" are
+/// registers by default, sasl when authProvider.N names SASLAuthenticationProvider, and x509 (certificate
+/// subjects of TLS clients) with a secureClientPort or authProvider.N naming X509AuthenticationProvider. "world" and "auth" are
 /// ACL-only forms handled by <see cref="AclPolicy"/>.
 /// </summary>
 public static class AuthProviders
@@ -21,7 +22,7 @@ public static class AuthProviders
     }
 
     public static bool IsKnownScheme(string scheme, AuthenticationConfig auth) =>
-        scheme is "digest" or "ip" || (scheme == "sasl" && auth.SaslSchemeRegistered);
+        scheme is "digest" or "ip" || (scheme == "sasl" && auth.SaslSchemeRegistered) || (scheme == "x509" && auth.X509SchemeRegistered);
 
     /// <summary>Whether an id is well formed for its scheme, as Apache's providers judge it when an ACL is set.</summary>
     public static bool IsValidId(string scheme, string id, AuthenticationConfig auth) => scheme switch
@@ -29,6 +30,7 @@ public static class AuthProviders
         "digest" => id.Split(':').Length == 2,
         "ip" => TryParseIpRule(id, out _, out _),
         "sasl" => auth.SaslSchemeRegistered && IsKerberosName(id),
+        "x509" => auth.X509SchemeRegistered && X509Identity.IsValidName(id),
         _ => false,
     };
 
@@ -39,13 +41,16 @@ public static class AuthProviders
         "ip" => IpMatches(callerId, aclId),
         // SASLAuthenticationProvider: the same name, a caller whose sasl id is "super", or an ACL naming the
         // zookeeper.letAnySaslUserDoX id, which every SASL user matches.
+        // X509AuthenticationProvider: the same subject; when a superUser subject is configured, a caller with that
+        // subject matches every x509 ACL entry.
+        "x509" => callerId == aclId || (auth.X509SuperUser is { } superUser && callerId == superUser),
         "sasl" => callerId == "super" || callerId == aclId || (auth.LetAnySaslUserDoX is { } anyUser && aclId == anyUser),
         _ => false,
     };
 
     /// <summary>Whether ids of the scheme count as authenticated users (ip addresses do not).</summary>
     public static bool IsAuthenticatedScheme(string scheme, AuthenticationConfig auth) =>
-        scheme == "digest" || (scheme == "sasl" && auth.SaslSchemeRegistered);
+        scheme == "digest" || (scheme == "sasl" && auth.SaslSchemeRegistered) || (scheme == "x509" && auth.X509SchemeRegistered);
 
     /// <summary>
     /// The sasl scheme takes any id Kerberos' name syntax allows, as Apache's provider does: a name without '@',

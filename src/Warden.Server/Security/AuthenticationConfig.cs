@@ -19,12 +19,22 @@ namespace Warden.Server.Security;
 public sealed record AuthenticationConfig
 {
     public const string SaslProviderClass = "org.apache.zookeeper.server.auth.SASLAuthenticationProvider";
+    public const string X509ProviderClass = "org.apache.zookeeper.server.auth.X509AuthenticationProvider";
 
     /// <summary>DIGEST-MD5 users and their passwords; null when no JAAS Server section is configured, so SASL is off.</summary>
     public IReadOnlyDictionary<string, string>? SaslUsers { get; init; }
 
     /// <summary>The sasl scheme is registered (authProvider.N names SASLAuthenticationProvider).</summary>
     public bool SaslSchemeRegistered { get; init; }
+
+    /// <summary>
+    /// The x509 scheme is registered: authProvider.N names X509AuthenticationProvider, or a secureClientPort is set
+    /// (Apache's QuorumPeerConfig.configureSSLAuth registers it then), so ACLs may name certificate subjects.
+    /// </summary>
+    public bool X509SchemeRegistered { get; init; }
+
+    /// <summary>zookeeper.X509AuthenticationProvider.superUser: a certificate subject that bypasses every ACL.</summary>
+    public string? X509SuperUser { get; init; }
 
     public IReadOnlySet<string> SaslSuperUsers { get; init; } = new HashSet<string>();
     public string? LetAnySaslUserDoX { get; init; }
@@ -53,19 +63,23 @@ public sealed record AuthenticationConfig
     {
         string? Get(string name) => properties.GetValueOrDefault(name);
         bool registered = false;
+        bool x509 = false;
         foreach (var (name, value) in properties.Where(p => p.Key.StartsWith("zookeeper.authProvider.", StringComparison.Ordinal)).OrderBy(p => p.Key, StringComparer.Ordinal))
         {
             string provider = value.Trim();
             if (provider == SaslProviderClass) registered = true;
+            else if (provider == X509ProviderClass) x509 = true;
             else if (provider is not ("org.apache.zookeeper.server.auth.DigestAuthenticationProvider" or "org.apache.zookeeper.server.auth.IPAuthenticationProvider"))
             {
-                warnings.Add($"{name}={provider}: Warden has no such authentication provider and ignores it; it knows digest, ip and {SaslProviderClass}");
+                warnings.Add($"{name}={provider}: Warden has no such authentication provider and ignores it; it knows digest, ip, {SaslProviderClass} and {X509ProviderClass}");
             }
         }
 
         var config = new AuthenticationConfig
         {
             SaslSchemeRegistered = registered,
+            X509SchemeRegistered = x509,
+            X509SuperUser = Get("zookeeper.X509AuthenticationProvider.superUser"),
             SaslUsers = ReadJaas(Get("java.security.auth.login.config"), Get("zookeeper.sasl.serverconfig"), errors, warnings),
             SaslSuperUsers = properties
                 .Where(p => p.Key == "zookeeper.superUser" || p.Key.StartsWith("zookeeper.superUser.", StringComparison.Ordinal))

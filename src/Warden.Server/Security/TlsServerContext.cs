@@ -1,0 +1,139 @@
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging;
+using Warden.Client;
+
+namespace Warden.Server.Security;
+
+/// <summary>
+/// The TLS side of the secure client port: the server certificate and the trusted CAs as they are on disk, and the
+/// check of a client's certificate. Before each handshake the key and trust store files are looked at (their size
+/// and time of last change); when either changed, both are read again, so renewed certificates take effect on the
+/// next connection without a restart (Apache needs one). A store that cannot be read then (a file half written,
+/// a wrong password) is logged and the certificates in use are kept.
+/// </summary>
+public sealed class TlsServerContext
+{
+    private readonly TlsSettings _settings;
+    private readonly ILogger _log;
+    private readonly Lock _reloading = new();
+    private Loaded _current;
+
+    private sealed record Loaded(SslStreamCertificateContext Server, X509Certificate2Collection? Trust, FileStamp Key, FileStamp TrustFile);
+
+    private readonly record struct FileStamp(long Length, DateTime ChangedUtc)
+    {
+        public static FileStamp Of(string? path)
+        {
+            if (path is null) return default;
+            var info = new FileInfo(path);
+            return info.Exists ? new FileStamp(info.Length, info.LastWriteTimeUtc) : default;
+        }
+    }
+
+    public TlsServerContext(TlsSettings settings, ILogger log)
+    {
+        _settings = settings;
+        _log = log;
+        _current = Load();
+    }
+
+    public TlsSettings Settings => _settings;
+
+    /// <summary>Times the stores were read again after a change, for tests and logs.</summary>
+    public int Reloads { get; private set; }
+
+    private Loaded Load()
+    {
+        var keyStamp = FileStamp.Of(_settings.KeyStorePath);
+        var trustStamp = FileStamp.Of(_settings.TrustStorePath);
+        var (key, trust) = _settings.LoadCertificates();
+        var chain = new X509Certificate2Collection();
+        for (int i = 1; i < key.Count; i++) chain.Add(key[i]);
+        var server = SslStreamCertificateContext.Create(key[0], chain, offline: true);
+        return new Loaded(server, trust, keyStamp, trustStamp);
+    }
+
+    /// <summary>The certificates to use now, read again first if a store file changed.</summary>
+    private Loaded Current()
+    {
+        var loaded = Volatile.Read(ref _current);
+        if (FileStamp.Of(_settings.KeyStorePath) == loaded.Key && FileStamp.Of(_settings.TrustStorePath) == loaded.TrustFile) return loaded;
+        lock (_reloading)
+        {
+            loaded = _current;
+            var keyStamp = FileStamp.Of(_settings.KeyStorePath);
+            var trustStamp = FileStamp.Of(_settings.TrustStorePath);
+            if (keyStamp == loaded.Key && trustStamp == loaded.TrustFile) return loaded;
+            try
+            {
+                var fresh = Load();
+                Volatile.Write(ref _current, fresh);
+                Reloads++;
+                _log.LogInformation("Reloaded the TLS key store {KeyStore}{Trust}: serving certificate {Subject}, valid until {NotAfter:u}",
+                    _settings.KeyStorePath, _settings.TrustStorePath is null ? "" : $" and trust store {_settings.TrustStorePath}",
+                    fresh.Server.TargetCertificate.Subject, fresh.Server.TargetCertificate.NotAfter.ToUniversalTime());
+                return fresh;
+            }
+            catch (Exception e) when (e is CertificateStoreException or System.Security.Cryptography.CryptographicException or IOException)
+            {
+                // Remember the stamps so one bad file is reported once, not on every connection; the next change
+                // of either file is tried again.
+                _log.LogWarning("The TLS stores changed but cannot be used, so the certificates loaded before stay in use: {Reason}", e.Message);
+                var kept = loaded with { Key = keyStamp, TrustFile = trustStamp };
+                Volatile.Write(ref _current, kept);
+                return kept;
+            }
+        }
+    }
+
+    /// <summary>Options for one server handshake, with the certificates current now.</summary>
+    /// <param name="refused">Told why a client certificate was refused, for the log line of the failed handshake.</param>
+    public SslServerAuthenticationOptions OptionsForHandshake(Action<string> refused)
+    {
+        var loaded = Current();
+        var options = new SslServerAuthenticationOptions
+        {
+            ServerCertificateContext = loaded.Server,
+            ClientCertificateRequired = _settings.ClientAuth != TlsClientAuth.None,
+            EnabledSslProtocols = _settings.EnabledProtocols,
+            CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
+            RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+            {
+                string? refusal = ClientCertificateRefusal(certificate, loaded.Trust);
+                if (refusal is not null) refused(refusal);
+                return refusal is null;
+            },
+        };
+        // Windows takes its cipher suites from the system policy only; the configuration reader warns about it there.
+        if (_settings.CipherSuites is { } suites && !OperatingSystem.IsWindows()) options.CipherSuitesPolicy = new CipherSuitesPolicy(suites);
+        return options;
+    }
+
+    /// <summary>
+    /// ssl.clientAuth=need refuses a client without a certificate; want and none let it in. A certificate that is
+    /// presented must chain to the trust store (or, without one, to the system's roots), whatever clientAuth says.
+    /// </summary>
+    private string? ClientCertificateRefusal(X509Certificate? certificate, X509Certificate2Collection? trust)
+    {
+        if (certificate is null)
+        {
+            return _settings.ClientAuth == TlsClientAuth.Need
+                ? "the client presented no certificate and ssl.clientAuth=need requires one (set ssl.clientAuth=want or none to let such clients in)"
+                : null;
+        }
+        using var chain = new X509Chain();
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        if (trust is not null)
+        {
+            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            chain.ChainPolicy.CustomTrustStore.AddRange(trust);
+        }
+        var leaf = certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+        if (chain.Build(leaf)) return null;
+        string problems = string.Join("; ", chain.ChainStatus.Select(s => s.StatusInformation.Trim()).Where(s => s.Length > 0).Distinct());
+        return $"the client certificate '{leaf.Subject}' (issued by '{leaf.Issuer}') is not trusted" +
+            (trust is null ? " by the system's CAs (no ssl.trustStore.location is set)" : $" by ssl.trustStore.location={_settings.TrustStorePath}") +
+            (problems.Length > 0 ? $": {problems}" : "");
+    }
+}
