@@ -558,6 +558,25 @@ public sealed class DataTree
         return new ApplyResult { Type = header.OpCode, Path = txn.Path, Stat = stat };
     }
 
+    /// <summary>
+    /// Sets a node's data outside the txn stream, as Apache's ZKDatabase.initConfigInZKDatabase sets /zookeeper/config:
+    /// the given mzxid and mtime, dataVersion -1, and a NodeDataChanged event for its watchers. Returns false when the
+    /// node is missing or already holds exactly this data at this mzxid.
+    /// </summary>
+    public bool SetOutsideTxns(string path, byte[] data, long mzxid, long mtimeMs)
+    {
+        int index = _store.Find(path);
+        if (index == NodeStore.None) return false;
+        ref var node = ref _store[index];
+        if (node.Data is { } old && old.AsSpan().SequenceEqual(data) && node.Mzxid == mzxid) return false;
+        node.Data = data;
+        node.Mzxid = mzxid;
+        node.Version = -1;
+        node.MtimeMs = mtimeMs;
+        DataWatches.Trigger(path, EventType.NodeDataChanged, _acls[node.AclIndex]);
+        return true;
+    }
+
     private ApplyResult SetAcl(TxnHeader header, SetAclTxn txn)
     {
         int index = _store.Find(txn.Path);

@@ -325,13 +325,7 @@ public sealed partial class ServerCore
     /// </summary>
     private void SetConfigNode(byte[] text, long version)
     {
-        if (Tree.GetNode(DataTree.ConfigPath) is not { } node) return;
-        if (node.Data is { } old && old.AsSpan().SequenceEqual(text) && node.Mzxid == version) return;
-        node.Data = text;
-        node.Mzxid = version;
-        node.Version = -1;
-        node.MtimeMs = WallClockMs;
-        Tree.DataWatches.Trigger(DataTree.ConfigPath, EventType.NodeDataChanged, node.Acl);
+        Tree.SetOutsideTxns(DataTree.ConfigPath, text, version, WallClockMs);
     }
 
     /// <summary>A learner took a whole new state from its leader: nobody is connected while that happens.</summary>
