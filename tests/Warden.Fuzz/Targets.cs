@@ -31,8 +31,9 @@ public static class Targets
         new("quorum-packet", QuorumPacketBytes, QuorumSeeds, Jute),
         new("notification", NotificationFrame, NotificationSeeds, []),
         new("election-handshake", Handshake, HandshakeSeeds, [typeof(ElectionHandshakeException), typeof(EndOfStreamException)]),
+        // A snapshot restores into a new tree, whose node store takes its first chunk of slots (about half a MiB) at once.
         new("snapshot", bytes => SnapStream.Read(bytes, 0x100000005), SnapshotSeeds, [typeof(InvalidDataException)],
-            AllocationBase: 256 * 1024, AllocationPerInputByte: 256),
+            AllocationBase: 1024 * 1024, AllocationPerInputByte: 256),
         new("sasl-digest", bytes => DigestMd5.ParseDirectives(bytes, out _), () =>
             [Encoding.UTF8.GetBytes("username=\"bob\",realm=\"zk-sasl-md5\",nonce=\"abc\",nc=00000001,cnonce=\"xyz\",digest-uri=\"zookeeper/zk-sasl-md5\",response=0123456789abcdef0123456789abcdef,qop=auth,charset=utf-8")],
             [typeof(SaslException)]),
