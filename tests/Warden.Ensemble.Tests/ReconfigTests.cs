@@ -140,6 +140,10 @@ public sealed class ReconfigTests(ITestOutputHelper output)
             await reader.SyncAsync("/zookeeper/config", timeout.Token);
             var node = await reader.GetConfigAsync(null, timeout.Token);
             lines.AppendLine($"{what} on server.{member.Id}: {Describe(node)}");
+            // conf's membership is the configuration in force too.
+            var conf = await member.FourLetterWordAsync("conf", TimeSpan.FromSeconds(10));
+            string membership = conf[(conf.IndexOf("membership: \n", StringComparison.Ordinal) + "membership: \n".Length)..];
+            lines.AppendLine($"{what} conf membership on server.{member.Id}: {membership.TrimEnd('\n').Replace("\n", "|", StringComparison.Ordinal)}");
         }
         _ = client;
     }

@@ -136,17 +136,20 @@ public sealed partial class FourLetterWords(ServerCore core, Func<IReadOnlyColle
             $"maxClientCnxns={settings.MaxClientConnectionsPerHost}\nminSessionTimeout={settings.MinSessionTimeoutMs}\n" +
             $"maxSessionTimeout={settings.MaxSessionTimeoutMs}\nclientPortListenBacklog=-1\n" +
             // A standalone server has no id (Apache prints 0); an ensemble member prints its myid.
-            $"serverId={(settings.Ensemble is null ? 0 : settings.ServerId)}\n") + QuorumConfiguration(settings.Ensemble);
+            $"serverId={(settings.Ensemble is null ? 0 : settings.ServerId)}\n") + QuorumConfiguration(settings.Ensemble, core.ConfigText);
     }
 
-    /// <summary>What Apache's quorum servers add to conf: limits, own ports, role, then the membership, unterminated.</summary>
-    private static string QuorumConfiguration(Quorum.EnsembleSettings? ensemble)
+    /// <summary>
+    /// What Apache's quorum servers add to conf: limits, own ports, role, then the membership in force (after a reconfig,
+    /// the new one), unterminated.
+    /// </summary>
+    private static string QuorumConfiguration(Quorum.EnsembleSettings? ensemble, string? configInForce)
     {
         if (ensemble is null) return "";
         var self = ensemble.Self;
         return string.Create(CultureInfo.InvariantCulture,
             $"initLimit={ensemble.InitLimitTicks}\nsyncLimit={ensemble.SyncLimitTicks}\nelectionAlg=3\nelectionPort={self.ElectionPort}\n" +
-            $"quorumPort={self.QuorumPort}\npeerType={(self.IsObserver ? 1 : 0)}\nmembership: \n{ensemble.ConfigText()}");
+            $"quorumPort={self.QuorumPort}\npeerType={(self.IsObserver ? 1 : 0)}\nmembership: \n{configInForce ?? ensemble.ConfigText()}");
     }
 
     private static string EnvironmentReport()

@@ -72,6 +72,11 @@ public sealed partial class ServerCore
     /// <summary>What this server does with clients now; changed only on the loop.</summary>
     public ServingMode Mode { get; private set; }
 
+    private string? _configText;
+
+    /// <summary>The configuration in force as /zookeeper/config holds it (server lines, version=), once set; any thread.</summary>
+    public string? ConfigText => Volatile.Read(ref _configText);
+
     /// <summary>On the loop's clock, when this server last became leader; null while it does not lead.</summary>
     private long? _leadingSinceMs;
 
@@ -325,6 +330,7 @@ public sealed partial class ServerCore
     /// </summary>
     private void SetConfigNode(byte[] text, long version)
     {
+        Volatile.Write(ref _configText, System.Text.Encoding.UTF8.GetString(text));
         Tree.SetOutsideTxns(DataTree.ConfigPath, text, version, WallClockMs);
     }
 
