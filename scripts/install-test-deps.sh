@@ -5,7 +5,7 @@
 # chromium-driver for the web console's browser tests. Debian package names; needs root and the Debian archive.
 set -euo pipefail
 
-packages=(zookeeper zookeeper-bin python3-kazoo python3-pure-sasl python3-pytest libcurator-recipes-java libcurator-framework-java libcurator-client-java openjdk-17-jdk-headless tmux chromium chromium-driver)
+packages=(zookeeper zookeeper-bin python3-kazoo python3-pure-sasl python3-pytest libcurator-recipes-java libcurator-framework-java libcurator-client-java openjdk-17-jdk-headless tmux chromium chromium-driver openssl)
 
 missing=()
 for package in "${packages[@]}"; do
