@@ -2,7 +2,8 @@
 # Installs what the compatibility tests run against: Apache ZooKeeper 3.8 (server, zkCli.sh and the C client's
 # cli_mt), kazoo for the system Python (with pure-sasl for its SASL logins and pytest to run kazoo's own tests),
 # Apache Curator with a JDK to compile its checks, tmux for the terminal test of warden cli, and chromium with
-# chromium-driver for the web console's browser tests. Debian package names; needs root and the Debian archive.
+# chromium-driver for the web console's browser tests, and openssl for the TLS tests' certificates. Debian package
+# names; needs root and the Debian archive.
 set -euo pipefail
 
 packages=(zookeeper zookeeper-bin python3-kazoo python3-pure-sasl python3-pytest libcurator-recipes-java libcurator-framework-java libcurator-client-java openjdk-17-jdk-headless tmux chromium chromium-driver openssl)
