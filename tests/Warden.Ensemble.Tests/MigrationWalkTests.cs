@@ -11,7 +11,8 @@ namespace Warden.Ensemble.Tests;
 /// dataLogDir, until all three are Warden; then back to Apache the same way. The writers' sessions last the whole
 /// walk; a session created while all were Apache expires under a Warden leader, and one created while all were Warden
 /// expires under an Apache leader, each taking its ephemeral node with it on every member. One member of each pass
-/// comes back with its data wiped, so that it takes the whole tree from a leader of the other kind. `warden status`
+/// comes back with its data wiped, so that it takes the whole tree from a leader of the other kind, and the first
+/// member of each pass rejoins on its own data by DIFF from a leader of the other kind. `warden status`
 /// must show every member's mode and implementation at each step, and at the end nothing acknowledged is lost.
 /// </summary>
 public sealed class MigrationWalkTests(ITestOutputHelper output)
@@ -22,8 +23,16 @@ public sealed class MigrationWalkTests(ITestOutputHelper output)
     [Fact]
     public async Task TheWalkFromApacheToWardenAndBackKeepsSessionsAndEveryAcknowledgedWrite()
     {
-        await using var ensemble = await EnsembleProcess.StartAsync(
-            [ServerKind.Apache, ServerKind.Apache, ServerKind.Apache], Subject.TickTimeMs, timeout: Bound);
+        await using var ensemble = EnsembleProcess.Create([ServerKind.Apache, ServerKind.Apache, ServerKind.Apache], Subject.TickTimeMs);
+        foreach (var member in ensemble.Members)
+        {
+            // Apache's leader keeps 500 committed txns in memory to send a DIFF from, and may choose SNAP beyond them
+            // depending on its log's size; with more kept, a member that was away a few seconds under the writers
+            // rejoins by DIFF from either kind, which the walk checks.
+            member.SystemProperties["zookeeper.commitLogCount"] = "100000";
+            member.Start();
+        }
+        await ensemble.WaitForQuorumAsync(Bound);
         var writers = new List<KazooWriter>();
         EphemeralHolder? createdOnApache = null;
         EphemeralHolder? createdOnWarden = null;
@@ -76,6 +85,8 @@ public sealed class MigrationWalkTests(ITestOutputHelper output)
             var was = member.Kind;
             var stopwatch = Stopwatch.StartNew();
             bool wipe = wipeSecond && step == 1;
+            // The leader's output so far: a DIFF to this member must appear after it.
+            int leaderOutputBefore = leader.CapturedOutput.Length;
             if (wipe)
             {
                 member.Stop();
@@ -91,6 +102,7 @@ public sealed class MigrationWalkTests(ITestOutputHelper output)
             await Migration.EveryWriterProgressesAsync(writers, ensemble);
             Assert.Equal(kind, member.Kind);
             if (wipe) await AssertSnapshotSyncAsync(member, now);
+            if (step == 0) await AssertDiffSyncAsync(member, now, now == leader ? leaderOutputBefore : 0);
             output.WriteLine($"server.{member.Id}: {was} -> {kind}{(wipe ? " on a wiped data directory" : "")} in " +
                              $"{stopwatch.ElapsedMilliseconds} ms; leader server.{now.Id} ({now.Kind}); " +
                              $"{writers.Sum(w => w.AcknowledgedCount)} creates acknowledged");
@@ -112,6 +124,26 @@ public sealed class MigrationWalkTests(ITestOutputHelper output)
         else
         {
             await leader.WaitForOutputOfThisRunAsync("Sending snapshot last zxid of peer is 0x0,", TimeSpan.FromSeconds(10));
+        }
+    }
+
+    /// <summary>
+    /// A member that rejoined on its own data took the txns it missed by DIFF from a leader of the other kind, as the
+    /// Apache end of the link says: Apache's learner logs the diff it got, Apache's leader a DIFF sent to it after
+    /// <paramref name="leaderOutputBefore"/> characters of its output.
+    /// </summary>
+    private static async Task AssertDiffSyncAsync(EnsembleMember rejoined, EnsembleMember leader, int leaderOutputBefore)
+    {
+        Assert.NotEqual(rejoined.Kind, leader.Kind);
+        if (rejoined.Kind == ServerKind.Apache)
+        {
+            await rejoined.WaitForOutputOfThisRunAsync("Getting a diff from the leader", TimeSpan.FromSeconds(10));
+        }
+        else
+        {
+            var sent = new System.Text.RegularExpressions.Regex($@"Sending DIFF zxid=0x[0-9a-f]+ +for peer sid: {rejoined.Id}\b");
+            await leader.WaitForOutputAsync(output => sent.IsMatch(output[Math.Min(leaderOutputBefore, output.Length)..]),
+                $"a DIFF sent to server.{rejoined.Id}", TimeSpan.FromSeconds(10));
         }
     }
 
