@@ -39,7 +39,8 @@ public sealed class ReconfigTests(ITestOutputHelper output)
             foreach (var ensemble in new[] { apache, warden })
             {
                 var run = await ProcessRunner.RunAsync(python,
-                    [FormationTests.Script("kazoo_reconfig.py"), .. ensemble.Members.Select(m => m.ConnectString)], TimeSpan.FromMinutes(3));
+                    [FormationTests.Script("kazoo_suite.py"), "--module", "test_client::TestReconfig",
+                        .. ensemble.Members.SelectMany(m => new[] { "--server", m.ConnectString })], TimeSpan.FromMinutes(3));
                 output.WriteLine($"{ensemble.Kind}: {run.Describe()}");
                 runs.Add(run);
             }

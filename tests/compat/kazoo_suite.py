@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
-"""Runs test modules of kazoo's own suite (kazoo.tests, shipped with kazoo) against a server that is already
-running, instead of the Java cluster kazoo's harness would start itself.
+"""Runs test modules (or one class of a module) of kazoo's own suite (kazoo.tests, shipped with kazoo) against
+servers that are already running, instead of the Java cluster kazoo's harness would start itself.
 
 kazoo's KazooTestHarness asks kazoo.testing.harness.get_global_cluster() for its servers; this driver answers
-with the one server given, which the caller started with the settings that harness would have used (for the
+with the servers given (one, or every member of an ensemble), which the caller started with the settings that harness would have used (for the
 SASL tests: authProvider.1=SASLAuthenticationProvider, a JAAS file with user_super and user_jaasuser, and
 -Dzookeeper.DigestAuthenticationProvider.superDigest). Each test's outcome is printed as one line,
 "<module>::<class>::<test> PASSED|FAILED|SKIPPED", sorted, so two servers' runs can be compared; pytest's own
 report follows on stderr. The exit code is pytest's.
 
-    kazoo_suite.py --server 127.0.0.1:2181 --module test_sasl [--module ...]
+    kazoo_suite.py --server 127.0.0.1:2181 [--server ...] --module test_sasl [--module test_client::TestReconfig ...]
+
+For TestReconfig the ensemble needs reconfigEnabled=true and the super digest of super:test, as kazoo's harness
+configures its own.
 """
 import argparse
 import io
@@ -52,19 +55,26 @@ class Outcomes:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--server", required=True, help="host:port of a running server")
-    parser.add_argument("--module", action="append", required=True, help="a module of kazoo.tests, e.g. test_sasl")
+    parser.add_argument("--server", action="append", required=True, help="host:port of a running server (repeat for an ensemble)")
+    parser.add_argument("--module", action="append", required=True,
+                        help="a module of kazoo.tests, e.g. test_sasl, or one class of it, e.g. test_client::TestReconfig")
     args = parser.parse_args()
 
+    # test_client.py imports the old standalone mock package; the standard library's unittest.mock is the same API.
+    import unittest.mock
+    sys.modules.setdefault("mock", unittest.mock)
     import pytest
     import kazoo.tests
     import kazoo.testing.harness as harness
 
-    cluster = ExternalCluster([ExternalServer(args.server)])
+    cluster = ExternalCluster([ExternalServer(server) for server in args.server])
     harness.get_global_cluster = lambda: cluster
 
     directory = os.path.dirname(kazoo.tests.__file__)
-    paths = [os.path.join(directory, module + ".py") for module in args.module]
+    paths = []
+    for module in args.module:
+        name, _, selected = module.partition("::")
+        paths.append(os.path.join(directory, name + ".py") + (f"::{selected}" if selected else ""))
     outcomes = Outcomes()
     report = io.StringIO()
     with redirect_stdout(report):
