@@ -22,12 +22,15 @@ public sealed class ConnectionFloodTests(ITestOutputHelper output)
         var clients = new List<(WireClient Client, Stopwatch Age)>();
         for (int batch = 0; batch < (Idle + Trickling) / 100; batch++)
         {
-            // Each connection's clock starts when its own connect completes: a connect whose SYN the kernel
-            // dropped is retried a second later, and must not make the others in its batch look younger.
+            // Each connection has its own clock, started as its connect begins: the server cannot start that
+            // connection's deadline earlier, so a close before the deadline on this clock is a close before the
+            // server's. (Started after the connect returned, a continuation run late on a loaded machine made a
+            // connection look younger than it was.)
             clients.AddRange(await Task.WhenAll(Enumerable.Range(0, 100).Select(async _ =>
             {
+                var age = Stopwatch.StartNew();
                 var client = await WireClient.OpenAsync(server.EndPoint);
-                return (client, Stopwatch.StartNew());
+                return (client, age);
             })));
         }
         try
