@@ -14,7 +14,8 @@ public sealed class ForwardingProxy : IAsyncDisposable
     private readonly Lock gate = new();
     private readonly List<TcpClient> open = [];
     private readonly Task accepting;
-    private IPEndPoint target;
+    private IPEndPoint? target;
+    private TaskCompletionSource<IPEndPoint> nextTarget = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public ForwardingProxy(IPEndPoint target)
     {
@@ -27,12 +28,25 @@ public sealed class ForwardingProxy : IAsyncDisposable
 
     public string ConnectString => $"127.0.0.1:{Port}";
 
-    public void Retarget(IPEndPoint newTarget)
+    /// <summary>From now on, new connections wait until <see cref="Retarget"/> names where they go.</summary>
+    public void Hold()
     {
         lock (gate)
         {
-            target = newTarget;
+            target = null;
         }
+    }
+
+    public void Retarget(IPEndPoint newTarget)
+    {
+        TaskCompletionSource<IPEndPoint> waiting;
+        lock (gate)
+        {
+            target = newTarget;
+            waiting = nextTarget;
+            nextTarget = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+        waiting.TrySetResult(newTarget);
     }
 
     public async ValueTask DisposeAsync()
@@ -69,16 +83,16 @@ public sealed class ForwardingProxy : IAsyncDisposable
     private async Task ForwardAsync(TcpClient downstream)
     {
         var upstream = new TcpClient();
-        IPEndPoint destination;
+        Task<IPEndPoint> destination;
         lock (gate)
         {
-            destination = target;
+            destination = target is { } now ? Task.FromResult(now) : nextTarget.Task;
             open.Add(downstream);
             open.Add(upstream);
         }
         try
         {
-            await upstream.ConnectAsync(destination, stop.Token);
+            await upstream.ConnectAsync(await destination.WaitAsync(stop.Token), stop.Token);
             var toServer = downstream.GetStream().CopyToAsync(upstream.GetStream(), stop.Token);
             var toClient = upstream.GetStream().CopyToAsync(downstream.GetStream(), stop.Token);
             await Task.WhenAny(toServer, toClient);

@@ -98,7 +98,10 @@ public sealed class TerminalTests : IAsyncLifetime
         await pane.PressAsync("Enter");
         await pane.WaitForLastLineAsync(Prompt("CONNECTED", 4));
 
-        // The server goes away under the shell: the prompt says so without a key being pressed...
+        // The server goes away under the shell: the prompt says so without a key being pressed. Its address
+        // stops answering rather than refusing, so a reconnect attempt waits instead of failing the next
+        // command with a connection loss...
+        proxy.Hold();
         await server!.DisposeAsync();
         server = null;
         var connecting = $"[zk: {proxy.ConnectString}(CONNECTING";
