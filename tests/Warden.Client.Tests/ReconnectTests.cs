@@ -192,12 +192,5 @@ public sealed class ReconnectTests(ITestOutputHelper output)
         await Assert.ThrowsAsync<ZooKeeperException>(() => client.WaitForConnectedAsync()).Bounded();
     }
 
-    private static int FreePort()
-    {
-        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
+    private static int FreePort() => Warden.Testing.TestPorts.Next();
 }

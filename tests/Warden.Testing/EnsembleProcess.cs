@@ -308,29 +308,5 @@ public sealed class EnsembleProcess : IAsyncDisposable
         return FourLetterWord.ZooConfig(settings, extraConfig);
     }
 
-    /// <summary>
-    /// Distinct free ports, found by holding all the listeners at once and then letting them go. Another
-    /// process may take one in between; on a test machine that is rare enough to accept.
-    /// </summary>
-    private static int[] FreePorts(int count)
-    {
-        var listeners = new List<TcpListener>();
-        try
-        {
-            for (var i = 0; i < count; i++)
-            {
-                var listener = new TcpListener(IPAddress.Loopback, 0);
-                listener.Start();
-                listeners.Add(listener);
-            }
-            return listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
-        }
-        finally
-        {
-            foreach (var listener in listeners)
-            {
-                listener.Stop();
-            }
-        }
-    }
+    private static int[] FreePorts(int count) => TestPorts.Next(count);
 }

@@ -384,12 +384,7 @@ public sealed class ServerProcess : IAsyncDisposable
         return SecondaryPortTaken.Any(line => captured.Contains(line, StringComparison.Ordinal));
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private static int FreePort() => TestPorts.Next();
 }
 
 /// <summary>A server did not come up; the message carries its captured output.</summary>

@@ -16,12 +16,7 @@ internal static class TransportTestKit
 {
     public static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
 
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    public static int FreePort() => Warden.Testing.TestPorts.Next();
 
     public static QuorumPeerAddress Address(long sid) => new(new ServerId(sid), "127.0.0.1", FreePort(), FreePort());
 
