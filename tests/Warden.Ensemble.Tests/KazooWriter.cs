@@ -15,6 +15,7 @@ internal sealed class KazooWriter : IAsyncDisposable
     private readonly System.Text.StringBuilder _errors = new();
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource _acked = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _lost;
 
     private KazooWriter(string parent, Process process)
@@ -75,25 +76,39 @@ internal sealed class KazooWriter : IAsyncDisposable
         if (line == "started") _started.TrySetResult();
         else if (line.StartsWith("ack ", StringComparison.Ordinal))
         {
-            lock (_acknowledged) _acknowledged.Add(line[4..]);
+            TaskCompletionSource acked;
+            lock (_acknowledged)
+            {
+                _acknowledged.Add(line[4..]);
+                acked = _acked;
+                _acked = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+            acked.TrySetResult();
         }
         else if (line == "lost") Interlocked.Increment(ref _lost);
         else if (line.StartsWith("done ", StringComparison.Ordinal)) _done.TrySetResult();
     }
 
-    /// <summary>Waits (polling every 20 ms, bounded) until <paramref name="more"/> further creates are acknowledged.</summary>
+    /// <summary>Waits (bounded) until <paramref name="more"/> further creates are acknowledged, woken by each ack line.</summary>
     public async Task WaitForProgressAsync(int more, TimeSpan timeout)
     {
         int target = AcknowledgedCount + more;
-        var stopwatch = Stopwatch.StartNew();
-        while (AcknowledgedCount < target)
+        using var bound = new CancellationTokenSource(timeout);
+        var exited = _process.WaitForExitAsync(bound.Token);
+        while (true)
         {
-            if (_process.HasExited) throw new InvalidOperationException($"kazoo writer {Parent} exited: {Errors}");
-            if (stopwatch.Elapsed > timeout)
+            Task acked;
+            lock (_acknowledged)
             {
+                if (_acknowledged.Count >= target) return;
+                acked = _acked.Task;
+            }
+            var first = await Task.WhenAny(acked, exited);
+            if (first == exited)
+            {
+                if (_process.HasExited) throw new InvalidOperationException($"kazoo writer {Parent} exited: {Errors}");
                 throw new TimeoutException($"kazoo writer {Parent} acknowledged {AcknowledgedCount}, not {target}, within {timeout.TotalSeconds:0} s");
             }
-            await Task.Delay(20);
         }
     }
 
