@@ -53,7 +53,7 @@ public sealed partial class FourLetterWords
         if (descriptors is { } fd) values.Add(("max_file_descriptor_count", fd.Max));
         values.Add(("approximate_data_size", tree.ApproximateDataSize()));
         if (descriptors is { } open) values.Add(("open_file_descriptor_count", open.Open));
-        values.Add(("local_sessions", 0L));
+        values.Add(("local_sessions", (long)core.LocalSessions.Count));
         values.Add(("uptime", UptimeMs));
         values.Add(("max_latency", stats.MaxLatencyMs));
         values.Add(("outstanding_tls_handshake", 0L));
