@@ -52,6 +52,11 @@ public sealed partial class ServerCore
     {
         var session = LocalSessions.Get(request.SessionId);
         if (session is null || session.IsClosing) return false;
+        if (session.Owner is IClientConnection previous && !ReferenceEquals(previous, connection))
+        {
+            // As for a global session: the old connection must stop receiving the session's watch events.
+            CloseConnection(previous, "the session reconnected on another connection");
+        }
         bool valid = SessionTracker.CheckPassword(session.Id, request.Password) && LocalSessions.Touch(session.Id, timeoutMs, NowMs);
         if (valid) session.TimeoutMs = timeoutMs;
         FinishReopen(connection, session.Id, timeoutMs, valid, session);

@@ -80,7 +80,7 @@ public sealed partial class ServerCore
         {
             // Apache's read-only server answers a new global session NOTREADONLY in place of a connect response, which
             // no client can read; only a local session could be made here.
-            _log.LogInformation("Refusing global session request in RO mode {Remote}: a read-only server makes only local sessions (localSessionsEnabled), which Warden does not support yet",
+            _log.LogInformation("Refusing global session request in RO mode {Remote}: a read-only server makes only local sessions, and localSessionsEnabled is off",
                 connection.RemoteAddress);
             CloseConnection(connection, "a new global session on a read-only server");
             return;
