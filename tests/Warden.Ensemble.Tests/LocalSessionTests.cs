@@ -99,18 +99,45 @@ public sealed class LocalSessionTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// Starts a 3-server ensemble of one kind with the given zoo.cfg keys and runs the scenario against it. For the
+    /// Mixed ensembles with local sessions: Apache members forward a local session's writes and its upgrade to a
+    /// Warden leader and the other way round, and every answer is the one an all-Apache ensemble gives. When members
+    /// start together the highest id usually leads, so the first ensemble has an Apache follower under a Warden
+    /// leader and the second a Warden follower under an Apache leader; the output says who led.
+    /// </summary>
+    [Theory]
+    [InlineData("refused")]
+    [InlineData("upgraded")]
+    public async Task MixedEnsemblesAnswerAsApache(string scenario)
+    {
+        var config = scenario == "upgraded" ? Upgrading : LocalOnly;
+        var apache = await RunAsync([ServerKind.Apache, ServerKind.Apache, ServerKind.Apache], config, scenario);
+        ServerKind[][] mixes = [[ServerKind.Apache, ServerKind.Warden, ServerKind.Warden], [ServerKind.Warden, ServerKind.Apache, ServerKind.Apache]];
+        foreach (var kinds in mixes)
+        {
+            var mixed = await RunAsync(kinds, config, scenario);
+            AssertSameTranscript(apache, mixed);
+        }
+    }
+
+    private Task<List<string>> RunAsync(ServerKind kind, IReadOnlyDictionary<string, string> config, string scenario, bool readOnly = false) =>
+        RunAsync([kind, kind, kind], config, scenario, readOnly);
+
+    /// <summary>
+    /// Starts a 3-server ensemble of the given kinds with the given zoo.cfg keys and runs the scenario against it. For the
     /// read-only scenario every member has readonlymode.enabled, and server.1's two peers are stopped first.
     /// </summary>
-    private async Task<List<string>> RunAsync(ServerKind kind, IReadOnlyDictionary<string, string> config, string scenario, bool readOnly = false)
+    private async Task<List<string>> RunAsync(IReadOnlyList<ServerKind> kinds, IReadOnlyDictionary<string, string> config, string scenario,
+        bool readOnly = false)
     {
-        await using var ensemble = EnsembleProcess.Create(3, kind, Subject.TickTimeMs, config);
+        var kind = string.Join("+", kinds.Distinct());
+        await using var ensemble = EnsembleProcess.Create(kinds, Subject.TickTimeMs, config);
         foreach (var member in ensemble.Members)
         {
             if (readOnly) member.SystemProperties["readonlymode.enabled"] = "true";
             member.Start();
         }
-        await ensemble.WaitForQuorumAsync(TimeSpan.FromSeconds(90));
+        var leader = await ensemble.WaitForQuorumAsync(TimeSpan.FromSeconds(90));
+        output.WriteLine($"{string.Join(", ", ensemble.Members.Select(m => $"server.{m.Id} {m.Kind}"))}; server.{leader.Id} leads");
         if (readOnly)
         {
             foreach (var member in ensemble.Members.Where(m => m.Id != 1)) member.Kill();
