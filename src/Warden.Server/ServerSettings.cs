@@ -80,6 +80,18 @@ public sealed record ServerSettings
     /// <summary>readonlymode.enabled: a member cut off from its quorum serves reads to read-only clients.</summary>
     public bool ReadOnlyModeEnabled { get; init; }
 
+    /// <summary>
+    /// localSessionsEnabled (ensembles only, as Apache reads it only for a quorum peer): a new session is local to the
+    /// server it connected to, with no createSession txn, until it needs to be global.
+    /// </summary>
+    public bool LocalSessionsEnabled { get; init; }
+
+    /// <summary>
+    /// localSessionsUpgradingEnabled: a local session's first ephemeral create upgrades it to a global session through
+    /// the leader; without it that create fails with EPHEMERALONLOCALSESSION.
+    /// </summary>
+    public bool LocalSessionsUpgradingEnabled { get; init; }
+
     /// <summary>Apache's RequestThrottler (zookeeper.request_throttle_*, throttled_op_wait_time); off by default.</summary>
     public Processing.RequestThrottleSettings RequestThrottle { get; init; } = new();
 
@@ -165,6 +177,8 @@ public sealed record ServerSettings
             ConnectionThrottle = Processing.ConnectionThrottleSettings.From(config.SystemProperties),
             RequestThrottle = Processing.RequestThrottleSettings.From(config.SystemProperties),
             ReadOnlyModeEnabled = config.ReadOnlyModeEnabled,
+            LocalSessionsEnabled = config.IsDistributed && config.LocalSessionsEnabled,
+            LocalSessionsUpgradingEnabled = config.IsDistributed && config.LocalSessionsEnabled && config.LocalSessionsUpgradingEnabled,
             ContainerCheckIntervalMs = config.ContainerCheckIntervalMs,
             ContainerMaxPerMinute = config.ContainerMaxPerMinute,
             ServerId = config.IsDistributed ? config.MyId ?? 1 : 1,

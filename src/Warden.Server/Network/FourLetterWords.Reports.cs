@@ -22,7 +22,7 @@ public sealed partial class FourLetterWords
     /// <summary>
     /// mntr's keys (without the zk_ prefix) and values, in Apache's order where it has one. Only what Warden
     /// measures is here; README.md lists Apache's other keys and why they are left out. A few keys are zero by
-    /// construction (Warden has no TLS port, no X.509 provider, no connection throttle, no local sessions), and
+    /// construction (Warden has no TLS port, no X.509 provider, no connection throttle), and
     /// those zeros are true.
     /// </summary>
     public List<(string Key, object Value)> MonitorValues()
@@ -53,7 +53,7 @@ public sealed partial class FourLetterWords
         if (descriptors is { } fd) values.Add(("max_file_descriptor_count", fd.Max));
         values.Add(("approximate_data_size", tree.ApproximateDataSize()));
         if (descriptors is { } open) values.Add(("open_file_descriptor_count", open.Open));
-        values.Add(("local_sessions", 0L));
+        values.Add(("local_sessions", (long)core.LocalSessions.Count));
         values.Add(("uptime", UptimeMs));
         values.Add(("max_latency", stats.MaxLatencyMs));
         values.Add(("outstanding_tls_handshake", 0L));

@@ -203,12 +203,27 @@ public sealed partial class FourLetterWords(ServerCore core, Func<IReadOnlyColle
     private string Dump()
     {
         var text = new StringBuilder("SessionTracker dump:\n");
-        var buckets = core.Sessions.Sessions.GroupBy(s => s.ExpiresAtMs).OrderBy(g => g.Key).ToList();
-        text.Append(CultureInfo.InvariantCulture, $"Session Sets ({buckets.Count})/({core.Sessions.Count}):\n");
-        foreach (var bucket in buckets)
+        if (core.Settings.LocalSessionsEnabled)
         {
-            text.Append(CultureInfo.InvariantCulture, $"{bucket.Count()} expire at {JavaDate(core.WallClockOf(bucket.Key))}:\n");
-            foreach (var session in bucket) text.Append(CultureInfo.InvariantCulture, $"\t0x{session.Id:x}\n");
+            // Apache's trackers with local sessions: the local ones by expiry bucket first, then the global ones, by
+            // bucket on the leader (which expires them) and as a list with timeouts on a learner (which does not).
+            text.Append("Local ");
+            AppendSessionSets(text, core.LocalSessions);
+            if (core.Mode is not ServingMode.Leader)
+            {
+                var global = core.Sessions.Sessions.OrderBy(s => s.Id).ToList();
+                text.Append(CultureInfo.InvariantCulture, $"Global Sessions({global.Count}):\n");
+                foreach (var session in global) text.Append(CultureInfo.InvariantCulture, $"0x{session.Id:x}\t{session.TimeoutMs}ms\n");
+            }
+            else
+            {
+                text.Append("Global ");
+                AppendSessionSets(text, core.Sessions);
+            }
+        }
+        else
+        {
+            AppendSessionSets(text, core.Sessions);
         }
         text.Append("ephemeral nodes dump:\n");
         var owners = core.Tree.SessionsWithEphemerals.Where(id => core.Tree.EphemeralsOf(id).Count > 0).ToList();
@@ -226,6 +241,17 @@ public sealed partial class FourLetterWords(ServerCore core, Func<IReadOnlyColle
             text.Append(CultureInfo.InvariantCulture, $"\tip: {connection.DisplayAddress} sessionId: 0x{connection.State.Session?.Id ?? 0:x}\n");
         }
         return text.ToString();
+    }
+
+    private void AppendSessionSets(StringBuilder text, Warden.Server.Sessions.SessionTracker tracker)
+    {
+        var buckets = tracker.Sessions.GroupBy(s => s.ExpiresAtMs).OrderBy(g => g.Key).ToList();
+        text.Append(CultureInfo.InvariantCulture, $"Session Sets ({buckets.Count})/({tracker.Count}):\n");
+        foreach (var bucket in buckets)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"{bucket.Count()} expire at {JavaDate(core.WallClockOf(bucket.Key))}:\n");
+            foreach (var session in bucket) text.Append(CultureInfo.InvariantCulture, $"\t0x{session.Id:x}\n");
+        }
     }
 
     /// <summary>srst and /commands/stat_reset: the server's counters and the count of slow log flushes.</summary>

@@ -61,9 +61,12 @@ public sealed class ConnectionThrottle(ConnectionThrottleSettings settings, long
     /// <summary>Tokens missing from a full bucket (Apache's connection_token_deficit).</summary>
     public int Deficit => settings.Tokens - _tokens;
 
-    /// <summary>What a connect request costs: 1, or with weights by whether it creates or resumes a session.</summary>
-    public int Cost(bool resumesSession) => !settings.WeightEnabled ? 1
-        : resumesSession ? settings.RenewSessionWeight : settings.GlobalSessionWeight;
+    /// <summary>
+    /// What a connect request costs: 1, or with weights by whether it resumes a session or creates one, local (with
+    /// localSessionsEnabled) or global.
+    /// </summary>
+    public int Cost(bool resumesSession, bool localSessions = false) => !settings.WeightEnabled ? 1
+        : resumesSession ? settings.RenewSessionWeight : localSessions ? settings.LocalSessionWeight : settings.GlobalSessionWeight;
 
     /// <summary>Takes <paramref name="need"/> tokens if the bucket has them.</summary>
     public bool TryTake(int need, long nowMs)

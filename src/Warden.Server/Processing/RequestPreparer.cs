@@ -14,6 +14,12 @@ public sealed partial class RequestPreparer(DataTree tree, ServerSettings settin
 {
     public PendingChanges Pending { get; } = new(tree);
 
+    /// <summary>
+    /// With local sessions: why a session may not own an ephemeral node, if it may not (Apache's checkGlobalSession:
+    /// EPHEMERALONLOCALSESSION for this server's own local session, SESSIONEXPIRED for one no global tracker knows).
+    /// </summary>
+    public Func<long, ErrorCode?>? EphemeralOwnerRefusal { get; init; }
+
     /// <summary>Builds the txn for a write; on a failed check, the ErrorTxn carrying its code.</summary>
     public Txn Prepare(OpCode type, ReadOnlySpan<byte> body, long zxid, long timeMs, long sessionId, IReadOnlyList<Id> authInfo)
     {
@@ -66,6 +72,11 @@ public sealed partial class RequestPreparer(DataTree tree, ServerSettings settin
         // txn and stops (and stops again replaying its log). Warden refuses it up front, as a bad argument.
         if (type == OpCode.CreateTtl && !CreateModes.IsTtl(mode)) throw new KeeperException(ErrorCode.BadArguments, request.Path);
         ValidateCreateMode(mode, request.Ttl, request.Path);
+        // Apache checks the session right after the mode, so this error comes before any about the path.
+        if (mode is CreateMode.Ephemeral or CreateMode.EphemeralSequential && EphemeralOwnerRefusal?.Invoke(sessionId) is { } refusal)
+        {
+            throw new KeeperException(refusal, request.Path);
+        }
 
         string path = request.Path;
         int lastSlash = path.LastIndexOf('/');

@@ -35,7 +35,8 @@ public sealed partial class ServerCore
         // The txn is applied whatever happens next; a fault while answering costs only this connection.
         Guarded(connection, () =>
         {
-            if (header.OpCode == OpCode.Error) Reply(connection, request, result.Error, null);
+            if (proposal.ReplyError is { } replyError) Reply(connection, request, replyError, null);
+            else if (header.OpCode == OpCode.Error) Reply(connection, request, result.Error, null);
             else if (result.Error != ErrorCode.Ok && header.OpCode != OpCode.Multi) Reply(connection, request, result.Error, null);
             else Reply(connection, request, ErrorCode.Ok, WriteReplyBody(proposal.RequestType, result));
             // Rule 3: the reads queued behind this write are answered now, before the next commit is applied.

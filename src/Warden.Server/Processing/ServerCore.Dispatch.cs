@@ -147,10 +147,16 @@ public sealed partial class ServerCore
             CloseConnection(connection, "request without a session");
             return;
         }
+        if (Mode == ServingMode.ReadOnly && RefusedWhenReadOnly(request.Type))
+        {
+            Reply(connection, request, ErrorCode.NotReadOnly, null);
+            return;
+        }
         bool live = TouchSession(session);
         if (request.Type == OpCode.CloseSession)
         {
             if (!live) Reply(connection, request, ErrorCode.SessionExpired, null);
+            else if (session.IsLocal) CloseLocalSession(connection, request, session);
             else if (PreparesWrites && WriteRefusal(session, live, _settings.ServerId) is { } refusal) ProposeWrite(connection, entry, request, session.Id, connection.State.AuthInfo, refusal);
             else if (PreparesWrites) ProposeCloseSession(session, connection, request.Xid, request.ReceivedAtMs, entry);
             else ForwardWrite(connection, entry, session);
@@ -158,8 +164,10 @@ public sealed partial class ServerCore
         }
         if (IsWrite(request.Type))
         {
+            var replyError = live ? CheckUpgrade(connection, request, session) : null;
+            if (state.Closed) return;
             if (PreparesWrites) ProposeWrite(connection, entry, request, session.Id, connection.State.AuthInfo, WriteRefusal(session, live, _settings.ServerId));
-            else ForwardWrite(connection, entry, session);
+            else ForwardWrite(connection, entry, session, replyError);
             return;
         }
         if (request.Type == OpCode.Ping)
@@ -219,11 +227,11 @@ public sealed partial class ServerCore
     /// On a learner: the write goes to the leader as it came (no Prep here, since only the leader knows the
     /// changes still in flight), and its reply waits for the txn on the commit stream.
     /// </summary>
-    private void ForwardWrite(IClientConnection connection, QueuedRequest entry, Session session)
+    private void ForwardWrite(IClientConnection connection, QueuedRequest entry, Session session, ErrorCode? replyError = null)
     {
         var request = entry.Request;
         if (request.Type == OpCode.CloseSession) Sessions.MarkClosing(session);
-        _awaiting.Add(new Proposal(null, connection, session.Id, request.Xid, request.Type, request.ReceivedAtMs, entry));
+        _awaiting.Add(new Proposal(null, connection, session.Id, request.Xid, request.Type, request.ReceivedAtMs, entry, replyError));
         entry.InFlight = true;
         if (!LeaderLink.Forward(session.Id, request.Xid, request.Type, request.Body, connection.State.AuthInfo))
         {
@@ -297,7 +305,8 @@ public sealed partial class ServerCore
             }
             var owned = Sessions.Get(work.SessionId);
             bool live = owned is not null && Sessions.Touch(owned.Id, owned.TimeoutMs, now);
-            var refusal = owned is null ? ErrorCode.SessionExpired : WriteRefusal(owned, live, work.LearnerId);
+            var refusal = owned is not null ? WriteRefusal(owned, live, work.LearnerId)
+                : MayBeLocalSessionOfAnotherServer(work.SessionId) ? (ErrorCode?)null : ErrorCode.SessionExpired;
             ProposeWrite(null, null, new PendingRequest(work.Cxid, work.Type, work.Body, now), work.SessionId, work.AuthInfo, refusal);
         }
         catch (Exception e) when (e is JuteException or ArgumentOutOfRangeException)

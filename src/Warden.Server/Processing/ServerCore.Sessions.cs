@@ -71,11 +71,16 @@ public sealed partial class ServerCore
 
     private void CreateSession(IClientConnection connection, int timeoutMs)
     {
+        if (MakesLocalSessions)
+        {
+            CreateLocalSession(connection, timeoutMs);
+            return;
+        }
         if (Mode == ServingMode.ReadOnly)
         {
             // Apache's read-only server answers a new global session NOTREADONLY in place of a connect response, which
             // no client can read; only a local session could be made here.
-            _log.LogInformation("Refusing global session request in RO mode {Remote}: a read-only server makes only local sessions (localSessionsEnabled), which Warden does not support yet",
+            _log.LogInformation("Refusing global session request in RO mode {Remote}: a read-only server makes only local sessions, and localSessionsEnabled is off",
                 connection.RemoteAddress);
             CloseConnection(connection, "a new global session on a read-only server");
             return;
@@ -109,6 +114,13 @@ public sealed partial class ServerCore
     private void ReopenSession(IClientConnection connection, ConnectRequest request, int timeoutMs)
     {
         long sessionId = request.SessionId;
+        if (MakesLocalSessions && TryReopenLocalSession(connection, request, timeoutMs)) return;
+        if (Mode == ServingMode.ReadOnly && _settings.LocalSessionsEnabled && Sessions.Get(sessionId) is null)
+        {
+            // Neither a local session of this read-only server nor a global one it knew: invalid, as Apache answers.
+            FinishReopen(connection, sessionId, timeoutMs, valid: false);
+            return;
+        }
         if (Mode == ServingMode.ReadOnly)
         {
             // As Apache 3.8: the quorum may go on without this server and expire the session (and its ephemeral
@@ -137,7 +149,7 @@ public sealed partial class ServerCore
         FinishReopen(connection, sessionId, timeoutMs, valid);
     }
 
-    private void FinishReopen(IClientConnection connection, long sessionId, int timeoutMs, bool valid)
+    private void FinishReopen(IClientConnection connection, long sessionId, int timeoutMs, bool valid, Session? local = null)
     {
         if (!valid)
         {
@@ -147,13 +159,14 @@ public sealed partial class ServerCore
             return;
         }
         // A learner may not have seen the session's creation committed yet (it was made through another server).
-        var session = Sessions.Get(sessionId) ?? Sessions.Add(sessionId, timeoutMs, NowMs);
+        var session = local ?? Sessions.Get(sessionId) ?? Sessions.Add(sessionId, timeoutMs, NowMs);
         session.Owner = connection;
         if (Mode == ServingMode.Leader) session.OwnerServerId = _settings.ServerId;
         connection.State.Session = session;
         connection.State.AwaitingSession = false;
         connection.State.EstablishedAtMs = NowMs;
-        SendConnectResponse(connection, new ConnectResponse(0, timeoutMs, sessionId, SessionTracker.PasswordFor(sessionId), false));
+        SendConnectResponse(connection,
+            new ConnectResponse(0, timeoutMs, sessionId, SessionTracker.PasswordFor(sessionId), Mode == ServingMode.ReadOnly));
         Advance(connection);
     }
 
@@ -180,6 +193,7 @@ public sealed partial class ServerCore
     /// <summary>Keeps a session alive: here, or (on a learner) in the table its next PING reply carries.</summary>
     private bool TouchSession(Session session)
     {
+        if (session.IsLocal) return LocalSessions.Touch(session.Id, session.TimeoutMs, NowMs);
         if (PreparesWrites) return Sessions.Touch(session.Id, session.TimeoutMs, NowMs);
         if (session.IsClosing) return false;
         lock (_touched) _touched[session.Id] = session.TimeoutMs;

@@ -137,7 +137,7 @@ public sealed partial class ServerCore
         }
         var throttle = _connectionThrottle;
         if (!throttle.Enabled) return true;
-        if (throttle.TryTake(throttle.Cost(resumesSession), NowMs)) return true;
+        if (throttle.TryTake(throttle.Cost(resumesSession, _settings.LocalSessionsEnabled), NowMs)) return true;
         Stats.ConnectionsRejected++;
         _throttleLog ??= new Network.RateLimitedLog(_log, _time, TimeSpan.FromSeconds(1));
         _throttleLog.Warn($"Closing connection from {connection.RemoteAddress}: the connection throttle is out of tokens " +

@@ -47,6 +47,7 @@ public sealed partial class ServerCore
         (_preparer, _reads) = Attach(Tree);
         _lastProposedZxid = Tree.LastProcessedZxid;
         Sessions = new SessionTracker(settings.TickTimeMs, settings.ServerId, NowMs);
+        LocalSessions = NewLocalSessionTracker();
         _replicator.Start(txn => Post(new CommitWork(txn)));
     }
 
@@ -100,7 +101,11 @@ public sealed partial class ServerCore
             watcher is not IClientConnection connection || Security.AclPolicy.Allows(acl, Perms.Read, connection.State.AuthInfo, _settings.Authentication);
         tree.DataWatches.MayRead = mayRead;
         tree.ChildWatches.MayRead = mayRead;
-        return (new RequestPreparer(tree, _settings, () => QuorumView?.Invoke()), new ReadHandler(tree, _settings.Authentication));
+        var preparer = new RequestPreparer(tree, _settings, () => QuorumView?.Invoke())
+        {
+            EphemeralOwnerRefusal = _settings.LocalSessionsEnabled ? EphemeralOwnerRefusal : null,
+        };
+        return (preparer, new ReadHandler(tree, _settings.Authentication));
     }
 
     /// <summary>
@@ -300,6 +305,9 @@ public sealed partial class ServerCore
     {
         var previous = Mode;
         Mode = mode;
+        // Local sessions live only as long as this server serves in one mode (Apache makes a new server, with a new
+        // tracker, at each change); their connections are closed below or were never open.
+        if (previous != mode) LocalSessions = NewLocalSessionTracker();
         if (mode != ServingMode.Leader) _leadingSinceMs = null;
         else if (previous != ServingMode.Leader) _leadingSinceMs = NowMs;
         if (previous != ServingMode.NotServing && previous != mode)
@@ -343,21 +351,26 @@ public sealed partial class ServerCore
         (_preparer, _reads) = Attach(tree);
         _lastProposedZxid = tree.LastProcessedZxid;
         Sessions = new SessionTracker(_settings.TickTimeMs, _settings.ServerId, NowMs);
+        LocalSessions = NewLocalSessionTracker();
         RestoreSessions(sessionTimeoutsMs);
     }
 
     private void OnTick()
     {
-        // Only a standalone server or the leader expires sessions; learners report their clients' activity to it.
-        if (!PreparesWrites) return;
+        // Only a standalone server or the leader expires global sessions; learners report their clients' activity to
+        // it. Every member expires its own local sessions.
+        if (!PreparesWrites && LocalSessions.Count == 0) return;
         // Count what the network heard while the loop was busy, before expiring anyone: a session must not
         // expire because the server was too slow to read its pings.
         foreach (var connection in _connections.Values)
         {
             if (connection.State.Session is not { IsClosing: false } live || !ReferenceEquals(live.Owner, connection)) continue;
+            if (!live.IsLocal && !PreparesWrites) continue;
             long heardAtMs = connection.LastHeardAtMs;
-            if (heardAtMs + live.TimeoutMs >= live.ExpiresAtMs) Sessions.Touch(live, heardAtMs);
+            if (heardAtMs + live.TimeoutMs >= live.ExpiresAtMs) (live.IsLocal ? LocalSessions : Sessions).Touch(live, heardAtMs);
         }
+        ExpireLocalSessions();
+        if (!PreparesWrites) return;
         foreach (var session in Sessions.TakeExpired(NowMs))
         {
             _log.LogInformation("Expiring session {Session}, timeout of {TimeoutMs}ms exceeded", session, session.TimeoutMs);

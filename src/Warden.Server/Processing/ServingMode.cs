@@ -16,9 +16,10 @@ public enum ServingMode
 
     /// <summary>
     /// Cut off from a quorum with readonlymode.enabled (Apache's ReadOnlyZooKeeperServer). Apache 3.8's read-only
-    /// server serves only local sessions (localSessionsEnabled, not supported by Warden yet): it refuses read-write
-    /// clients, new global sessions and the resumption of global ones, since a minority cannot know whether the
-    /// quorum has expired a session meanwhile. Warden refuses the same; the four-letter words say read-only.
+    /// server serves only local sessions (with localSessionsEnabled): it refuses read-write clients, new global
+    /// sessions and the resumption of global ones, since a minority cannot know whether the quorum has expired a
+    /// session meanwhile, and answers writes and sync NOTREADONLY. Warden does the same; the four-letter words say
+    /// read-only.
     /// </summary>
     ReadOnly,
 }

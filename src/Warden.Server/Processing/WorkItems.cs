@@ -64,9 +64,11 @@ public sealed record SnapshotSliceWork(TaskCompletionSource<Storage.SnapshotImag
 /// A local request waiting for its txn to commit. On a server that prepares writes (standalone or leader) it
 /// carries the txn it proposed; on a learner, which forwards the raw request, <paramref name="Txn"/> is null.
 /// <paramref name="Entry"/> is its place in the connection's queue of unanswered requests (none for a session's creation).
+/// <paramref name="ReplyError"/>, when set, answers the client in place of the txn's outcome (a local session's
+/// ephemeral create on a learner, which Apache answers EPHEMERALONLOCALSESSION whatever the leader logged).
 /// </summary>
 public sealed record Proposal(TxnHeaderAndBody? Txn, IClientConnection? Connection, long SessionId, int Xid, OpCode RequestType, long ReceivedAtMs,
-    QueuedRequest? Entry = null);
+    QueuedRequest? Entry = null, ErrorCode? ReplyError = null);
 
 /// <summary>A transaction header with its body, as logged and applied.</summary>
 public sealed record TxnHeaderAndBody(TxnHeader Header, Txn? Body);

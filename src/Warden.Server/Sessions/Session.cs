@@ -23,5 +23,11 @@ public sealed class Session(long id, int timeoutMs)
     /// </summary>
     public long OwnerServerId { get; set; }
 
+    /// <summary>
+    /// Local to this server (localSessionsEnabled): known nowhere else, kept alive and expired here, and closed
+    /// without a txn, until an ephemeral create upgrades it to a global session.
+    /// </summary>
+    public bool IsLocal { get; set; }
+
     public override string ToString() => new SessionId(Id).ToString();
 }

@@ -59,6 +59,17 @@ public sealed class SessionTracker
         return session;
     }
 
+    /// <summary>
+    /// Tracks a session object that another tracker held until now (a local session being upgraded to a global one),
+    /// so that the connection holding it keeps the same object.
+    /// </summary>
+    public void Adopt(Session session, long nowMs)
+    {
+        session.ExpiresAtMs = 0;
+        _sessions[session.Id] = session;
+        Touch(session, session.TimeoutMs, nowMs);
+    }
+
     /// <summary>Moves a session's expiry forward. Returns false for unknown or closing sessions.</summary>
     public bool Touch(long sessionId, int timeoutMs, long nowMs)
     {

@@ -17,11 +17,14 @@ internal sealed class TwoLoops
     private readonly LeaderStream _leaderStream = new();
     private readonly FollowerLink _followerLink;
 
-    public TwoLoops()
+    /// <param name="localSessions">localSessionsEnabled on both servers.</param>
+    /// <param name="upgrading">localSessionsUpgradingEnabled on both servers.</param>
+    public TwoLoops(bool localSessions = false, bool upgrading = false)
     {
-        Leader = new ServerCore(new ServerSettings { ServerId = 1 }, _leaderStream, Time, NullLogger.Instance, mode: ServingMode.NotServing);
+        var settings = new ServerSettings { LocalSessionsEnabled = localSessions, LocalSessionsUpgradingEnabled = upgrading };
+        Leader = new ServerCore(settings with { ServerId = 1 }, _leaderStream, Time, NullLogger.Instance, mode: ServingMode.NotServing);
         _followerLink = new FollowerLink(this);
-        Follower = new ServerCore(new ServerSettings { ServerId = 2 }, _followerLink, Time, NullLogger.Instance, mode: ServingMode.NotServing);
+        Follower = new ServerCore(settings with { ServerId = 2 }, _followerLink, Time, NullLogger.Instance, mode: ServingMode.NotServing);
         _leaderStream.Follower = Follower;
         Leader.Post(new ModeWork(ServingMode.Leader, 1));
         Follower.Post(new ModeWork(ServingMode.Follower, 1));
