@@ -111,6 +111,9 @@ internal sealed class PeerContext
     /// <summary>Learner connections the leader dropped for breaking the protocol.</summary>
     public int LearnersDropped { get; private set; }
 
+    /// <summary>Records a synchronisation chosen or received, for the host's log.</summary>
+    public void NoteSync(SyncReport report) => _ready.Syncs.Add(report);
+
     public void NoteLearnerDropped(string reason)
     {
         LearnersDropped++;

@@ -1,3 +1,5 @@
+using Warden.Protocol;
+
 namespace Warden.Consensus;
 
 /// <summary>
@@ -31,6 +33,17 @@ public sealed record PeerOptions
 
     /// <summary>Committed txns a leader keeps in memory to bring learners up to date by DIFF; older ones need SNAP.</summary>
     public int RetainedCommittedTxns { get; init; } = 500;
+
+    /// <summary>
+    /// The txns this server logged on disk, for a leader bringing up to date by DIFF a learner that is behind the
+    /// committed txns it keeps in memory (Apache's ZKDatabase.getProposalsFromTxnLog). Given the learner's last zxid, the
+    /// host returns the logged txns in zxid order from the first txn of the log file that holds that zxid, or null when
+    /// its log cannot serve: the zxid is older than the oldest log file, or the files to read are larger than
+    /// snapshotSizeFactor times the newest snapshot, so that a SNAP is cheaper. The core reads only as far as the oldest
+    /// txn it keeps in memory. This is the one place the core asks its host for data, as etcd-raft's core reads entries
+    /// through its Storage interface; the default has no log on disk, and a learner that far behind gets SNAP.
+    /// </summary>
+    public Func<Zxid, IEnumerable<Txn>?> LoggedTxnsFrom { get; init; } = static _ => null;
 
     /// <summary>
     /// The quorum configuration as Apache writes it: the <c>server.N=...</c> lines joined by newlines, then

@@ -91,6 +91,7 @@ public sealed partial class QuorumPeerHost : IStateMachineSnapshots
         // 4. What waited for the disk, with snapshots for SNAP and the touch table in PING replies.
         ready.AttachSnapshots(this);
         _snapshotCaptures.Clear();
+        foreach (var sync in ready.Syncs) LogSync(sync);
         foreach (var envelope in ready.SendAfterPersist) _transport.Send(envelope);
 
         // Server business the peer handed over, in stream order.
@@ -109,6 +110,37 @@ public sealed partial class QuorumPeerHost : IStateMachineSnapshots
     }
 
     private readonly Dictionary<long, Task<SnapshotImage>> _snapshotCaptures = [];
+
+    /// <summary>
+    /// One line per synchronisation, on both ends, as Apache's LearnerHandler ("Sending DIFF zxid=...") and Learner
+    /// ("Getting a diff from the leader ...") log them: which of DIFF, TRUNC and SNAP, and the zxids it spans.
+    /// </summary>
+    private void LogSync(SyncReport sync)
+    {
+        string kind = sync.Kind.ToString().ToUpperInvariant();
+        if (!sync.Sent)
+        {
+            string meaning = sync.Kind switch
+            {
+                PacketType.Diff => "the leader's last committed zxid",
+                PacketType.Trunc => "truncating our log after",
+                _ => "its snapshot at",
+            };
+            _log.LogInformation("Synchronising with leader server.{Leader} by {Kind}: {Meaning} 0x{Zxid:x}, our last zxid 0x{Ours:x}",
+                sync.Peer.Value, kind, meaning, sync.Zxid.Value, sync.LearnerLastZxid.Value);
+            return;
+        }
+        string txns = sync.Txns == 0
+            ? "no txns follow"
+            : $"then {sync.Txns} txns 0x{sync.FirstTxn!.Value.Value:x} to 0x{sync.LastTxn!.Value.Value:x}" + sync.Source switch
+            {
+                SyncSource.TxnLog => ", read from the txn log on disk and the committed txns in memory",
+                SyncSource.Snapshot => " after the snapshot",
+                _ => " from the committed txns in memory",
+            };
+        _log.LogInformation("Synchronising server.{Learner} (last zxid 0x{Last:x}) by {Kind} 0x{Zxid:x}; {Txns}",
+            sync.Peer.Value, sync.LearnerLastZxid.Value, kind, sync.Zxid.Value, txns);
+    }
 
     /// <summary>The zxids of the SNAPs in this batch that still need their snapshot, in order.</summary>
     private static List<long> SnapshotsWanted(Ready ready) => ready.SendAfterPersist

@@ -69,6 +69,7 @@ public sealed partial class QuorumPeerHost : IReplicator, ILeaderLink
             ConfigText = System.Text.Encoding.UTF8.GetBytes(_ensemble.ConfigText()),
             VersionConfigOnLead = settings.ReconfigEnabled,
             ReconfigOf = ReconfigText,
+            LoggedTxnsFrom = storage.LoggedTxnsFrom,
         };
         _peer = new ZabPeer(options, storage.Recovered);
         _transportOptions = new QuorumTransportOptions
