@@ -25,6 +25,16 @@ public sealed record PeerOptions
     /// <summary>Ticks between re-sends of this server's vote while it is looking.</summary>
     public int ElectionResendTicks { get; init; } = 2;
 
+    /// <summary>
+    /// Apache's finalizeWait: once a quorum of voters backs this server's proposal, how long it waits (ms) for a better vote
+    /// before it decides, each notification that is not better starting the wait again (FastLeaderElection.lookForLeader).
+    /// It decides at once when every voter it can hear from has already voted for the proposal, since no better vote can
+    /// come then: voters whose election link the host reported down (<see cref="ZabPeer.OnElectionLinkDown"/>) are not
+    /// waited for until they speak again. 0 decides on the quorum at once. The host times the wait
+    /// (<see cref="Ready.ElectionTimer"/>), since the core has no clock finer than its ticks.
+    /// </summary>
+    public int FinalizeWaitMs { get; init; }
+
     /// <summary>Ticks a learner waits for an answer before it opens a new connection to its leader.</summary>
     public int ConnectRetryTicks { get; init; } = 3;
 
@@ -81,6 +91,7 @@ public sealed record PeerOptions
         {
             throw new ArgumentException("tick limits must be positive");
         }
+        if (FinalizeWaitMs < 0) throw new ArgumentException("finalizeWait must not be negative");
         if (MaxInFlightProposals < 1 || RetainedCommittedTxns < 0) throw new ArgumentException("bounds must be positive");
     }
 }

@@ -43,6 +43,12 @@ public sealed class Ready
     /// </summary>
     public List<SyncReport> Syncs { get; } = [];
 
+    /// <summary>
+    /// While looking: a timer to (re)arm, replacing any armed before; when it fires the host calls
+    /// <see cref="ZabPeer.OnElectionTimer"/> with its token. A timer whose token is no longer the latest does nothing.
+    /// </summary>
+    public ElectionTimer? ElectionTimer { get; internal set; }
+
     /// <summary>Each change of role, leader or serving, in the order they happened during this batch.</summary>
     public List<RoleChange> RoleChanges { get; } = [];
 
@@ -57,7 +63,7 @@ public sealed class Ready
     public bool IsEmpty =>
         SendNow.Count == 0 && Persist.Count == 0 && StateMachine.Count == 0 && SendAfterPersist.Count == 0
         && FromLearners.Count == 0 && RoleChanges.Count == 0 && ClosedLearners.Count == 0 && ConfigChanges.Count == 0
-        && Syncs.Count == 0;
+        && Syncs.Count == 0 && ElectionTimer is null;
 
     /// <summary>Fills each outgoing SNAP with the host's snapshot at the packet's zxid.</summary>
     public void AttachSnapshots(IStateMachineSnapshots snapshots)
@@ -101,6 +107,9 @@ public sealed class Ready
 /// epoch, and whether it serves clients (an established leader, or a learner after UPTODATE).
 /// </summary>
 public sealed record RoleChange(PeerState State, ServerId? Leader, int Epoch, bool Serving);
+
+/// <summary>A one-shot timer the host arms for the election: after <paramref name="DelayMs"/>, call OnElectionTimer(token).</summary>
+public sealed record ElectionTimer(long Token, int DelayMs);
 
 /// <summary>Where the txns of a leader's DIFF came from.</summary>
 public enum SyncSource

@@ -29,6 +29,7 @@ public sealed partial class QuorumPeerHost : IStateMachineSnapshots
         // kept alive (an Apache leader reads the table from every reply, and fails on a reply without one).
         ready.AttachPingReplies(() => LearnerPackets.TouchTable(_core!.TakeTouchedSessions()));
         foreach (var envelope in ready.SendNow) _transport.Send(envelope);
+        if (ready.ElectionTimer is { } timer) ArmElectionTimer(timer);
 
         // 2. Persist in order, then one fsync for the batch (group commit).
         bool appended = false;
@@ -110,6 +111,15 @@ public sealed partial class QuorumPeerHost : IStateMachineSnapshots
     }
 
     private readonly Dictionary<long, Task<SnapshotImage>> _snapshotCaptures = [];
+    private ITimer? _electionTimer;
+
+    /// <summary>finalizeWait's timer: one at a time, a newer one replacing the older; it fires into the inbox.</summary>
+    private void ArmElectionTimer(ElectionTimer timer)
+    {
+        _electionTimer?.Dispose();
+        _electionTimer = _time.CreateTimer(_ => _inbox.Writer.TryWrite(new ElectionTimerFired(timer.Token)), null,
+            TimeSpan.FromMilliseconds(timer.DelayMs), Timeout.InfiniteTimeSpan);
+    }
 
     /// <summary>
     /// One line per synchronisation, on both ends, as Apache's LearnerHandler ("Sending DIFF zxid=...") and Learner

@@ -49,6 +49,7 @@ public sealed class Simulator
                 InitLimitTicks = config.InitLimitTicks,
                 SyncLimitTicks = config.SyncLimitTicks,
                 RetainedCommittedTxns = config.RetainedCommittedTxns,
+                FinalizeWaitMs = config.FinalizeWaitMs,
             };
             var node = new SimNode(options, new SimDisk { LiesAboutSync = config.DiskLiesAboutSync, ForgetsEpochs = config.DiskForgetsEpochs });
             Nodes.Add(node);
@@ -176,10 +177,15 @@ public sealed class Simulator
     {
         long end = (Ticks + 1) * SimNetwork.UnitsPerTick;
         ReportDisconnects();
-        while (Network.NextDue(end) is { } envelope)
+        // One time unit at a time, so that election timers fire in their place among the deliveries.
+        for (long unit = Ticks * SimNetwork.UnitsPerTick + 1; unit <= end; unit++)
         {
-            Deliver(envelope);
-            ReportDisconnects();
+            FireElectionTimers(unit);
+            while (Network.NextDue(unit) is { } envelope)
+            {
+                Deliver(envelope);
+                ReportDisconnects();
+            }
         }
         Network.Now = end;
         Ticks++;
@@ -194,6 +200,21 @@ public sealed class Simulator
         }
         AfterStep();
         ReportDisconnects();
+    }
+
+    /// <summary>A simulated tick stands for tickTime/2 of Apache's default tickTime 2000, so 1000 ms.</summary>
+    public const int MillisecondsPerTick = 1000;
+
+    private void FireElectionTimers(long unit)
+    {
+        foreach (var node in Nodes)
+        {
+            if (node.ElectionTimer is not { } timer || timer.Due > unit || node.Peer is not { } peer) continue;
+            node.ElectionTimer = null;
+            peer.OnElectionTimer(timer.Token);
+            Process(node);
+            AfterStep();
+        }
     }
 
     /// <summary>Tells the up ends of each broken connection, as a failed socket read would.</summary>
@@ -309,6 +330,12 @@ public sealed class Simulator
             var ready = peer.TakeReady();
             ready.AttachPingReplies(() => [0, 0, 0, 0, 0, 0, 0, (byte)node.Id.Value, 0, 0, 0x75, 0x30]);
             foreach (var envelope in ready.SendNow) Network.Send(envelope);
+            if (ready.ElectionTimer is { } timer)
+            {
+                // At least one unit later, so that a timer never fires within the step that armed it.
+                long units = Math.Max(1, (long)timer.DelayMs * SimNetwork.UnitsPerTick / MillisecondsPerTick);
+                node.ElectionTimer = (timer.Token, Network.Now + units);
+            }
             foreach (var op in ready.Persist)
             {
                 if (_faultsOn && _random.Chance(Config.CrashDuringPersist))
@@ -372,6 +399,7 @@ public sealed class Simulator
             }
         }
         node.State = state;
+        node.ElectionTimer = null;
         node.Peer = new ZabPeer(node.Options, recovered);
         Process(node);
     }
@@ -384,6 +412,7 @@ public sealed class Simulator
         node.PastProtocolErrors += node.Peer!.ProtocolErrors;
         node.SeenProtocolErrors = 0;
         node.Peer = null;
+        node.ElectionTimer = null;
         node.State = null;
         node.Disk.Crash(_random, Config.KeepUnsyncedOnCrash);
         Network.BreakConnectionsOf(node.Id);
