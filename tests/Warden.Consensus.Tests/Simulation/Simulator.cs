@@ -68,6 +68,9 @@ public sealed class Simulator
     public int Crashes { get; private set; }
     public ulong TraceHash => _trace;
 
+    /// <summary>How many runs ended with the request loops' trees compared (seeds that run ServerCore).</summary>
+    public int TreesCompared { get; private set; }
+
     /// <summary>SYNCs learners received, each checked to follow every txn its leader had proposed when it accepted the sync.</summary>
     public int SyncsAnswered { get; private set; }
 
@@ -137,6 +140,23 @@ public sealed class Simulator
             throw new LivenessViolationException($"up replicas did not converge within {Config.ConvergenceTicks} ticks");
         }
         foreach (var node in Nodes.Where(n => n.IsUp)) Checker.CheckReportedKept(node.Id, node.State!.Applied);
+        if (Config.ServerCoreStateMachine) CheckSameTrees();
+    }
+
+    /// <summary>Every up server's request loop holds the same tree as the leader's, byte for byte as a SNAP carries it.</summary>
+    private void CheckSameTrees()
+    {
+        var leader = EstablishedLeader()!;
+        var expected = leader.Core!.Image();
+        foreach (var node in Nodes.Where(n => n.IsUp && n != leader))
+        {
+            if (node.Core!.LastProcessedZxid != node.State!.LastApplied.Value || !node.Core.Image().AsSpan().SequenceEqual(expected))
+            {
+                throw new InvalidOperationException(
+                    $"{node.Id}'s request loop at 0x{node.Core.LastProcessedZxid:x} holds another tree than leader {leader.Id}'s at 0x{leader.Core.LastProcessedZxid:x}");
+            }
+        }
+        TreesCompared++;
     }
 
     public SimNode? EstablishedLeader()
@@ -368,6 +388,7 @@ public sealed class Simulator
             case ApplyTxn apply:
                 Checker.OnApplied(node.Id, state.Applied.Count, apply.Txn);
                 state.Applied.Add(apply.Txn);
+                node.Core?.Apply(apply.Txn);
                 if (_awaitingReport.Remove((node.Id, apply.Txn.Zxid.Value))) Checker.OnReported(apply.Txn);
                 break;
             case LeaderPacket leader:
@@ -382,6 +403,7 @@ public sealed class Simulator
                     state.Applied.Add(txn);
                 }
                 if (state.LastApplied != restore.Zxid) throw new InvalidOperationException($"snapshot at {restore.Zxid} ends at {state.LastApplied}");
+                node.Core?.Reset(state.Applied);
                 break;
         }
     }
@@ -399,6 +421,11 @@ public sealed class Simulator
             }
         }
         node.State = state;
+        if (Config.ServerCoreStateMachine)
+        {
+            node.Core ??= new ServerCoreReplica(node.Id) { CorruptsData = Config.LoopCorruptsData && node.Id.Value == 2 };
+            node.Core.Reset(state.Applied);
+        }
         node.ElectionTimer = null;
         node.Peer = new ZabPeer(node.Options, recovered);
         Process(node);
@@ -432,7 +459,9 @@ public sealed class Simulator
         var accepted = new List<(SimNode, Zxid, byte[])>();
         foreach (var node in Nodes.Where(n => n.Peer is { IsEstablishedLeader: true }).ToList())
         {
-            var data = Encoding.UTF8.GetBytes($"v{_nextValue++}");
+            var data = Config.ServerCoreStateMachine
+                ? ServerCoreReplica.CreateTxn(node.Peer!.NextProposalZxid!.Value, _nextValue++)
+                : Encoding.UTF8.GetBytes($"v{_nextValue++}");
             var result = node.Peer!.Propose(data);
             if (result.Accepted)
             {
