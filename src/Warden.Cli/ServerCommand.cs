@@ -55,6 +55,7 @@ public static class ServerCommand
         ("zookeeper.datadir.autocreate", "false: refuse to create a missing dataDir (true)"),
         ("zookeeper.cnxTimeout", "ms to dial another ensemble member (5000)"),
         ("zookeeper.commitLogCount", "committed txns a leader keeps to bring a follower up by DIFF (20000; Apache 500)"),
+        ("zookeeper.snapshotSizeFactor", "DIFF from the txn log while it is at most this x the snapshot's size, else SNAP; -1: off (0.33)"),
         ("jute.maxbuffer", "largest packet in bytes (1048575)"),
         ("readonlymode.enabled", "go read-only when cut off from the quorum, as Apache does (false)"),
         ("znode.container.checkIntervalMs", "ms between container and TTL sweeps (60000)"),

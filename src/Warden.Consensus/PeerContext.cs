@@ -111,6 +111,21 @@ internal sealed class PeerContext
     /// <summary>Learner connections the leader dropped for breaking the protocol.</summary>
     public int LearnersDropped { get; private set; }
 
+    /// <summary>Peers whose election link the host reported down, until a notification from them arrives.</summary>
+    public HashSet<ServerId> SilentPeers { get; } = [];
+
+    /// <summary>The token of the latest election timer armed; older timers that fire are ignored.</summary>
+    public long ElectionTimerToken { get; private set; }
+
+    /// <summary>Asks the host for a timer in <paramref name="delayMs"/> ms, replacing any armed before.</summary>
+    public void ArmElectionTimer(int delayMs) => _ready.ElectionTimer = new ElectionTimer(++ElectionTimerToken, delayMs);
+
+    /// <summary>Makes any armed timer stale, so that it does nothing when it fires.</summary>
+    public void CancelElectionTimer() => ElectionTimerToken++;
+
+    /// <summary>Records a synchronisation chosen or received, for the host's log.</summary>
+    public void NoteSync(SyncReport report) => _ready.Syncs.Add(report);
+
     public void NoteLearnerDropped(string reason)
     {
         LearnersDropped++;

@@ -1,3 +1,5 @@
+using Warden.Protocol;
+
 namespace Warden.Consensus;
 
 /// <summary>
@@ -23,6 +25,16 @@ public sealed record PeerOptions
     /// <summary>Ticks between re-sends of this server's vote while it is looking.</summary>
     public int ElectionResendTicks { get; init; } = 2;
 
+    /// <summary>
+    /// Apache's finalizeWait: once a quorum of voters backs this server's proposal, how long it waits (ms) for a better vote
+    /// before it decides, each notification that is not better starting the wait again (FastLeaderElection.lookForLeader).
+    /// It decides at once when every voter it can hear from has already voted for the proposal, since no better vote can
+    /// come then: voters whose election link the host reported down (<see cref="ZabPeer.OnElectionLinkDown"/>) are not
+    /// waited for until they speak again. 0 decides on the quorum at once. The host times the wait
+    /// (<see cref="Ready.ElectionTimer"/>), since the core has no clock finer than its ticks.
+    /// </summary>
+    public int FinalizeWaitMs { get; init; }
+
     /// <summary>Ticks a learner waits for an answer before it opens a new connection to its leader.</summary>
     public int ConnectRetryTicks { get; init; } = 3;
 
@@ -31,6 +43,17 @@ public sealed record PeerOptions
 
     /// <summary>Committed txns a leader keeps in memory to bring learners up to date by DIFF; older ones need SNAP.</summary>
     public int RetainedCommittedTxns { get; init; } = 500;
+
+    /// <summary>
+    /// The txns this server logged on disk, for a leader bringing up to date by DIFF a learner that is behind the
+    /// committed txns it keeps in memory (Apache's ZKDatabase.getProposalsFromTxnLog). Given the learner's last zxid, the
+    /// host returns the logged txns in zxid order from the first txn of the log file that holds that zxid, or null when
+    /// its log cannot serve: the zxid is older than the oldest log file, or the files to read are larger than
+    /// snapshotSizeFactor times the newest snapshot, so that a SNAP is cheaper. The core reads only as far as the oldest
+    /// txn it keeps in memory. This is the one place the core asks its host for data, as etcd-raft's core reads entries
+    /// through its Storage interface; the default has no log on disk, and a learner that far behind gets SNAP.
+    /// </summary>
+    public Func<Zxid, IEnumerable<Txn>?> LoggedTxnsFrom { get; init; } = static _ => null;
 
     /// <summary>
     /// The quorum configuration as Apache writes it: the <c>server.N=...</c> lines joined by newlines, then
@@ -68,6 +91,7 @@ public sealed record PeerOptions
         {
             throw new ArgumentException("tick limits must be positive");
         }
+        if (FinalizeWaitMs < 0) throw new ArgumentException("finalizeWait must not be negative");
         if (MaxInFlightProposals < 1 || RetainedCommittedTxns < 0) throw new ArgumentException("bounds must be positive");
     }
 }

@@ -37,6 +37,18 @@ public sealed class Ready
     /// <summary>Configurations this server took during this batch (a version given by a new leader, or NEWLEADER's), in order.</summary>
     public List<ConfigChange> ConfigChanges { get; } = [];
 
+    /// <summary>
+    /// The synchronisations this server chose as a leader (DIFF, TRUNC or SNAP for a learner, with the txns that follow)
+    /// or was given as a learner, in order; the host logs each in one line, as Apache's LearnerHandler and Learner do.
+    /// </summary>
+    public List<SyncReport> Syncs { get; } = [];
+
+    /// <summary>
+    /// While looking: a timer to (re)arm, replacing any armed before; when it fires the host calls
+    /// <see cref="ZabPeer.OnElectionTimer"/> with its token. A timer whose token is no longer the latest does nothing.
+    /// </summary>
+    public ElectionTimer? ElectionTimer { get; internal set; }
+
     /// <summary>Each change of role, leader or serving, in the order they happened during this batch.</summary>
     public List<RoleChange> RoleChanges { get; } = [];
 
@@ -50,7 +62,8 @@ public sealed class Ready
 
     public bool IsEmpty =>
         SendNow.Count == 0 && Persist.Count == 0 && StateMachine.Count == 0 && SendAfterPersist.Count == 0
-        && FromLearners.Count == 0 && RoleChanges.Count == 0 && ClosedLearners.Count == 0 && ConfigChanges.Count == 0;
+        && FromLearners.Count == 0 && RoleChanges.Count == 0 && ClosedLearners.Count == 0 && ConfigChanges.Count == 0
+        && Syncs.Count == 0 && ElectionTimer is null;
 
     /// <summary>Fills each outgoing SNAP with the host's snapshot at the packet's zxid.</summary>
     public void AttachSnapshots(IStateMachineSnapshots snapshots)
@@ -94,6 +107,32 @@ public sealed class Ready
 /// epoch, and whether it serves clients (an established leader, or a learner after UPTODATE).
 /// </summary>
 public sealed record RoleChange(PeerState State, ServerId? Leader, int Epoch, bool Serving);
+
+/// <summary>A one-shot timer the host arms for the election: after <paramref name="DelayMs"/>, call OnElectionTimer(token).</summary>
+public sealed record ElectionTimer(long Token, int DelayMs);
+
+/// <summary>Where the txns of a leader's DIFF came from.</summary>
+public enum SyncSource
+{
+    /// <summary>None follow (an empty DIFF, a TRUNC alone), or they are all among the committed txns kept in memory.</summary>
+    Memory,
+
+    /// <summary>The oldest came from the txn log on disk, the rest from memory (Apache: "Use txnlog and committedLog").</summary>
+    TxnLog,
+
+    /// <summary>A snapshot of the whole tree, then the txns it does not hold.</summary>
+    Snapshot,
+}
+
+/// <summary>
+/// One synchronisation of a learner with its leader. <paramref name="Sent"/> is true on the leader, which knows the txns
+/// that follow the first packet (<paramref name="Txns"/> PROPOSAL+COMMIT pairs from <paramref name="FirstTxn"/> to
+/// <paramref name="LastTxn"/>); a learner reports the packet it received, with its own last zxid as
+/// <paramref name="LearnerLastZxid"/>. <paramref name="Zxid"/> is the packet's: DIFF's last committed zxid, TRUNC's zxid
+/// to truncate to, SNAP's snapshot zxid.
+/// </summary>
+public sealed record SyncReport(ServerId Peer, bool Sent, PacketType Kind, Zxid Zxid, Zxid LearnerLastZxid,
+    int Txns = 0, Zxid? FirstTxn = null, Zxid? LastTxn = null, SyncSource Source = SyncSource.Memory);
 
 /// <summary>A configuration this server took: Apache's text (server lines, then version=hex) and that version.</summary>
 public sealed record ConfigChange(byte[] Text, long Version);

@@ -82,6 +82,7 @@ public sealed class ZabPeer
         switch (envelope.Message)
         {
             case ElectionMessage election:
+                _context.SilentPeers.Remove(from);
                 _context.Role.OnNotification(from, election.Notification);
                 break;
             // A leader reads only the connections learners opened to it, and a learner only the one it opened;
@@ -139,6 +140,23 @@ public sealed class ZabPeer
     /// LOOKING at once; a leader forgets that learner and steps down on its next tick if that leaves it no quorum.
     /// </summary>
     public void OnDisconnected(ServerId peer) => _context.Role.OnDisconnected(peer);
+
+    /// <summary>
+    /// The host's election link to <paramref name="peer"/> is down (it closed, or dialling failed): while looking, this
+    /// server does not wait for that peer's vote before deciding, until a notification from it arrives again.
+    /// </summary>
+    public void OnElectionLinkDown(ServerId peer)
+    {
+        if (peer == Id) return;
+        _context.SilentPeers.Add(peer);
+        _context.Role.OnElectionLinkDown(peer);
+    }
+
+    /// <summary>An election timer the host armed (<see cref="Ready.ElectionTimer"/>) fired.</summary>
+    public void OnElectionTimer(long token)
+    {
+        if (token == _context.ElectionTimerToken) _context.Role.OnElectionTimer();
+    }
 
     public bool HasReady => _context.HasReady;
 

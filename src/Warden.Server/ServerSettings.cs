@@ -209,6 +209,14 @@ public sealed record ServerSettings
         }
     }
 
+    /// <summary>zookeeper.snapshotSizeFactor as Apache's ZKDatabase reads it: unparsable or above 1 gives the default.</summary>
+    private static double SnapshotSizeFactorFrom(IReadOnlyDictionary<string, string> properties) =>
+        properties.TryGetValue("zookeeper.snapshotSizeFactor", out var text)
+        && double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double factor)
+        && factor <= 1
+            ? factor
+            : Quorum.EnsembleSettings.DefaultSnapshotSizeFactor;
+
     private static Quorum.EnsembleSettings EnsembleFrom(Configuration.ServerConfig config) => new()
     {
         MyId = config.MyId ?? throw new InvalidOperationException("an ensemble member needs its myid"),
@@ -223,6 +231,7 @@ public sealed record ServerSettings
         CommitLogCount = config.SystemProperties.TryGetValue("zookeeper.commitLogCount", out var kept) && int.TryParse(kept, out var keptTxns) && keptTxns >= 0
             ? keptTxns
             : 20_000,
+        SnapshotSizeFactor = SnapshotSizeFactorFrom(config.SystemProperties),
         ConfigVersion = config.DynamicConfigVersion ?? 0,
         ConfigFilePath = config.ConfigFilePath,
         DynamicConfigFilePath = config.DynamicConfigFilePath,

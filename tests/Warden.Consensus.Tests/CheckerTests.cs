@@ -149,4 +149,18 @@ public sealed class CheckerTests
         }
         throw new Xunit.Sdk.XunitException($"no run of {seeds} seeds caught the planted bug");
     }
+
+    /// <summary>In the seeds that run the request loop, the end of the run compares every replica's tree with the leader's.</summary>
+    [Fact]
+    public void Same_trees_catches_a_request_loop_that_applies_a_txn_otherwise()
+    {
+        ulong seed = 6; // (6 / 6) % 2 == 1: a seed that runs the request loop
+        var config = SimConfig.FromSeed(seed);
+        Assert.True(config.ServerCoreStateMachine);
+        var clean = new Simulator(seed, config);
+        clean.Run();
+        Assert.Equal(1, clean.TreesCompared);
+        var error = Assert.Throws<SimulationFailedException>(() => new Simulator(seed, config with { LoopCorruptsData = true }).Run());
+        Assert.Contains("holds another tree", error.Message);
+    }
 }

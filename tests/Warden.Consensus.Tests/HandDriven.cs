@@ -18,9 +18,9 @@ internal static class HandDriven
     public static PeerOptions Options(ServerId id) => new() { Id = id, Voters = Voters, ConfigText = Config };
 
     /// <summary>S1, elected by S2's vote in the first round, with nothing sent yet taken out.</summary>
-    public static ZabPeer ElectedLeader(RecoveredState recovered)
+    public static ZabPeer ElectedLeader(RecoveredState recovered, Func<PeerOptions, PeerOptions>? options = null)
     {
-        var peer = new ZabPeer(Options(S1), recovered);
+        var peer = new ZabPeer(options is null ? Options(S1) : options(Options(S1)), recovered);
         var last = recovered.Log.Count > 0 ? recovered.Log[^1].Zxid : recovered.SnapshotZxid;
         peer.Step(Election(S2, S1, new Notification(PeerState.Looking, S1, last, 1, recovered.CurrentEpoch, 2, Config)));
         Assert.Equal(PeerState.Leading, peer.State);

@@ -192,7 +192,12 @@ internal abstract class Learner(PeerContext context, ServerId leader) : Role(con
         // hold at NEWLEADER is committed once UPTODATE shows the leader established.
         _syncOpened = true;
         _diffCommitted = packet.Zxid;
+        NoteReceived(packet);
     }
+
+    /// <summary>The first packet of the sync, for the host's log (Apache's "Getting a diff from the leader" and the like).</summary>
+    private void NoteReceived(QuorumPacket packet) =>
+        Context.NoteSync(new SyncReport(leader, Sent: false, packet.Type, packet.Zxid, Context.Log.LastZxid));
 
     /// <summary>Handles packets particular to the learner kind; returns false when the packet is not allowed.</summary>
     protected abstract bool OnBroadcastPacket(QuorumPacket packet);
@@ -224,6 +229,7 @@ internal abstract class Learner(PeerContext context, ServerId leader) : Role(con
     private void OnTrunc(QuorumPacket packet)
     {
         _syncOpened = true;
+        NoteReceived(packet);
         if (packet.Zxid >= Context.Log.LastZxid) return;
         // Apache's learner exits when it cannot truncate; here a leader that asks to cut committed history loses us.
         if (packet.Zxid < Context.Log.Committed || packet.Zxid < Context.Log.BaseZxid)
@@ -237,6 +243,7 @@ internal abstract class Learner(PeerContext context, ServerId leader) : Role(con
     private void OnSnap(PacketMessage message)
     {
         _syncOpened = true;
+        NoteReceived(message.Packet);
         if (message.Snapshot is null)
         {
             Context.ProtocolError("SNAP arrived without a snapshot");

@@ -16,6 +16,9 @@ internal sealed class Looking(PeerContext context) : Role(context)
     private Vote _proposal;
     private long _ticksSinceSend;
 
+    /// <summary>True while a quorum backs the proposal and the finalizeWait timer runs.</summary>
+    private bool _finalizing;
+
     public override PeerState State => PeerState.Looking;
 
     public override void Enter()
@@ -25,7 +28,7 @@ internal sealed class Looking(PeerContext context) : Role(context)
         if (Context.IsVoter) _votesThisRound[Context.Id] = _proposal;
         BroadcastProposal();
         // A lone voter is its own quorum.
-        if (Context.IsVoter && HasQuorum(_proposal)) Decide(_proposal);
+        if (Context.IsVoter && HasQuorum(_proposal)) AwaitBetterVote();
     }
 
     public override void OnTick()
@@ -72,7 +75,62 @@ internal sealed class Looking(PeerContext context) : Role(context)
             BroadcastProposal();
         }
         _votesThisRound[from] = vote;
+        if (HasQuorum(_proposal)) AwaitBetterVote();
+        else StopFinalizing();
+    }
+
+    /// <summary>
+    /// A quorum backs our proposal. Apache's lookForLeader then polls for finalizeWait more and decides only if no better
+    /// vote arrives; each notification that is not better starts that wait again. No better vote can come once every
+    /// voter that can still speak has voted for the proposal (a voter only ever moves to a better vote, so each one's own
+    /// is no better), so then this decides at once: that keeps an election after a leader's death, whose link is down,
+    /// as fast as the survivors' exchange, with the outcome Apache's wait would give.
+    /// </summary>
+    private void AwaitBetterVote()
+    {
+        if (Context.Options.FinalizeWaitMs == 0 || EveryAudibleVoterAgrees())
+        {
+            Decide(_proposal);
+            return;
+        }
+        _finalizing = true;
+        Context.ArmElectionTimer(Context.Options.FinalizeWaitMs);
+    }
+
+    private void StopFinalizing()
+    {
+        if (!_finalizing) return;
+        _finalizing = false;
+        Context.CancelElectionTimer();
+    }
+
+    private bool EveryAudibleVoterAgrees()
+    {
+        foreach (var voter in Context.Voters)
+        {
+            if (Context.SilentPeers.Contains(voter)) continue;
+            if (!_votesThisRound.TryGetValue(voter, out var heard) || !heard.SameCandidate(_proposal)) return false;
+        }
+        return true;
+    }
+
+    /// <summary>finalizeWait passed with no better vote: decide on the proposal, which a quorum still backs.</summary>
+    public override void OnElectionTimer()
+    {
+        if (!_finalizing) return;
+        _finalizing = false;
         if (HasQuorum(_proposal)) Decide(_proposal);
+    }
+
+    /// <summary>A voter whose link went down will send nothing better; if it was the one waited for, decide now.</summary>
+    public override void OnElectionLinkDown(ServerId peer)
+    {
+        if (_finalizing && HasQuorum(_proposal) && EveryAudibleVoterAgrees())
+        {
+            _finalizing = false;
+            Context.CancelElectionTimer();
+            Decide(_proposal);
+        }
     }
 
     private void OnDecidedVoter(ServerId from, Notification notification)
@@ -110,6 +168,7 @@ internal sealed class Looking(PeerContext context) : Role(context)
 
     private void Decide(Vote vote)
     {
+        StopFinalizing();
         Context.CurrentVote = vote;
         if (vote.Leader == Context.Id)
         {

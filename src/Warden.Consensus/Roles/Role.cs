@@ -26,6 +26,12 @@ internal abstract class Role(PeerContext context)
 
     public abstract void OnTick();
 
+    /// <summary>The election link to <paramref name="peer"/> went down; only a looking server cares.</summary>
+    public virtual void OnElectionLinkDown(ServerId peer) { }
+
+    /// <summary>The latest election timer fired; only a looking server arms one.</summary>
+    public virtual void OnElectionTimer() { }
+
     public virtual void OnPacket(ServerId from, PacketMessage message) { }
 
     /// <summary>Called when the host reports the log durable up to <see cref="PeerContext.DurableZxid"/>.</summary>

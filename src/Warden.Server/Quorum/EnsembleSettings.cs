@@ -49,6 +49,15 @@ public sealed record EnsembleSettings
     /// </summary>
     public int CommitLogCount { get; init; } = 20_000;
 
+    /// <summary>
+    /// zookeeper.snapshotSizeFactor: a leader sends a learner behind the txns it keeps in memory a DIFF read from its txn
+    /// log on disk when the log files to read are at most this times the newest snapshot's size, else SNAP. Negative turns
+    /// reading the log off; above 1 is taken as the default 0.33, as Apache takes it.
+    /// </summary>
+    public double SnapshotSizeFactor { get; init; } = DefaultSnapshotSizeFactor;
+
+    public const double DefaultSnapshotSizeFactor = 0.33;
+
     /// <summary>The version of the ensemble configuration: 0 unless dynamic reconfiguration changed it.</summary>
     public long ConfigVersion { get; init; }
 

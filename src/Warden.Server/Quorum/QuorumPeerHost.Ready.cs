@@ -29,6 +29,7 @@ public sealed partial class QuorumPeerHost : IStateMachineSnapshots
         // kept alive (an Apache leader reads the table from every reply, and fails on a reply without one).
         ready.AttachPingReplies(() => LearnerPackets.TouchTable(_core!.TakeTouchedSessions()));
         foreach (var envelope in ready.SendNow) _transport.Send(envelope);
+        if (ready.ElectionTimer is { } timer) ArmElectionTimer(timer);
 
         // 2. Persist in order, then one fsync for the batch (group commit).
         bool appended = false;
@@ -91,6 +92,7 @@ public sealed partial class QuorumPeerHost : IStateMachineSnapshots
         // 4. What waited for the disk, with snapshots for SNAP and the touch table in PING replies.
         ready.AttachSnapshots(this);
         _snapshotCaptures.Clear();
+        foreach (var sync in ready.Syncs) LogSync(sync);
         foreach (var envelope in ready.SendAfterPersist) _transport.Send(envelope);
 
         // Server business the peer handed over, in stream order.
@@ -109,6 +111,46 @@ public sealed partial class QuorumPeerHost : IStateMachineSnapshots
     }
 
     private readonly Dictionary<long, Task<SnapshotImage>> _snapshotCaptures = [];
+    private ITimer? _electionTimer;
+
+    /// <summary>finalizeWait's timer: one at a time, a newer one replacing the older; it fires into the inbox.</summary>
+    private void ArmElectionTimer(ElectionTimer timer)
+    {
+        _electionTimer?.Dispose();
+        _electionTimer = _time.CreateTimer(_ => _inbox.Writer.TryWrite(new ElectionTimerFired(timer.Token)), null,
+            TimeSpan.FromMilliseconds(timer.DelayMs), Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>
+    /// One line per synchronisation, on both ends, as Apache's LearnerHandler ("Sending DIFF zxid=...") and Learner
+    /// ("Getting a diff from the leader ...") log them: which of DIFF, TRUNC and SNAP, and the zxids it spans.
+    /// </summary>
+    private void LogSync(SyncReport sync)
+    {
+        string kind = sync.Kind.ToString().ToUpperInvariant();
+        if (!sync.Sent)
+        {
+            string meaning = sync.Kind switch
+            {
+                PacketType.Diff => "the leader's last committed zxid",
+                PacketType.Trunc => "truncating our log after",
+                _ => "its snapshot at",
+            };
+            _log.LogInformation("Synchronising with leader server.{Leader} by {Kind}: {Meaning} 0x{Zxid:x}, our last zxid 0x{Ours:x}",
+                sync.Peer.Value, kind, meaning, sync.Zxid.Value, sync.LearnerLastZxid.Value);
+            return;
+        }
+        string txns = sync.Txns == 0
+            ? "no txns follow"
+            : $"then {sync.Txns} txns 0x{sync.FirstTxn!.Value.Value:x} to 0x{sync.LastTxn!.Value.Value:x}" + sync.Source switch
+            {
+                SyncSource.TxnLog => ", read from the txn log on disk and the committed txns in memory",
+                SyncSource.Snapshot => " after the snapshot",
+                _ => " from the committed txns in memory",
+            };
+        _log.LogInformation("Synchronising server.{Learner} (last zxid 0x{Last:x}) by {Kind} 0x{Zxid:x}; {Txns}",
+            sync.Peer.Value, sync.LearnerLastZxid.Value, kind, sync.Zxid.Value, txns);
+    }
 
     /// <summary>The zxids of the SNAPs in this batch that still need their snapshot, in order.</summary>
     private static List<long> SnapshotsWanted(Ready ready) => ready.SendAfterPersist

@@ -24,6 +24,9 @@ public sealed partial class QuorumPeerHost : IReplicator, ILeaderLink
     /// <summary>The core is ticked twice per tickTime, so the leader PINGs every tickTime/2 as Apache's does.</summary>
     public const int TicksPerTickTime = 2;
 
+    /// <summary>Apache's FastLeaderElection.finalizeWait, a constant there too.</summary>
+    public const int FinalizeWaitMs = 200;
+
     /// <summary>The most inbox items folded into one Ready, and so into one fsync.</summary>
     private const int MaxItemsPerBatch = 2000;
 
@@ -61,6 +64,7 @@ public sealed partial class QuorumPeerHost : IReplicator, ILeaderLink
             InitLimitTicks = _ensemble.InitLimitTicks * TicksPerTickTime,
             SyncLimitTicks = _ensemble.SyncLimitTicks * TicksPerTickTime,
             ElectionResendTicks = TicksPerTickTime,
+            FinalizeWaitMs = FinalizeWaitMs,
             // A learner sends FOLLOWERINFO once per connection, as Apache's does; a connection that fails or breaks
             // sends it back to LOOKING (OnDisconnected), and a leader that never answers is left after initLimit.
             ConnectRetryTicks = (_ensemble.InitLimitTicks * TicksPerTickTime) + 1,
@@ -69,6 +73,7 @@ public sealed partial class QuorumPeerHost : IReplicator, ILeaderLink
             ConfigText = System.Text.Encoding.UTF8.GetBytes(_ensemble.ConfigText()),
             VersionConfigOnLead = settings.ReconfigEnabled,
             ReconfigOf = ReconfigText,
+            LoggedTxnsFrom = storage.LoggedTxnsFrom,
         };
         _peer = new ZabPeer(options, storage.Recovered);
         _transportOptions = new QuorumTransportOptions
@@ -85,6 +90,7 @@ public sealed partial class QuorumPeerHost : IReplicator, ILeaderLink
         _transport = new QuorumTransport(_transportOptions, log);
         _transport.Received += envelope => _inbox.Writer.TryWrite(envelope);
         _transport.Disconnected += peer => _inbox.Writer.TryWrite(new PeerDisconnected(peer));
+        _transport.ElectionLinkDown += peer => _inbox.Writer.TryWrite(new ElectionLinkDown(peer));
     }
 
     /// <summary>Completes when this member cannot go on (its log cannot be written, or an invariant broke).</summary>
@@ -191,6 +197,12 @@ public sealed partial class QuorumPeerHost : IReplicator, ILeaderLink
             case PeerDisconnected disconnected:
                 _peer.OnDisconnected(disconnected.Peer);
                 break;
+            case ElectionLinkDown down:
+                _peer.OnElectionLinkDown(down.Peer);
+                break;
+            case ElectionTimerFired fired:
+                _peer.OnElectionTimer(fired.Token);
+                break;
             case Tick:
                 _peer.Tick();
                 NoteQuorumTrouble();
@@ -275,6 +287,7 @@ public sealed partial class QuorumPeerHost : IReplicator, ILeaderLink
     public async ValueTask DisposeAsync()
     {
         _stopping.Cancel();
+        _electionTimer?.Dispose();
         _inbox.Writer.TryComplete();
         _thread?.Join();
         if (_clock is not null) await _clock.ConfigureAwait(false);
@@ -283,6 +296,10 @@ public sealed partial class QuorumPeerHost : IReplicator, ILeaderLink
     }
 
     private sealed record PeerDisconnected(ServerId Peer);
+
+    private sealed record ElectionLinkDown(ServerId Peer);
+
+    private sealed record ElectionTimerFired(long Token);
 
     private sealed record ToLeader(QuorumPacket Packet);
 

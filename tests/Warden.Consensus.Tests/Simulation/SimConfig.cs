@@ -33,6 +33,15 @@ public sealed record SimConfig
     public double ProposePerTick { get; init; } = 0.5;
 
     /// <summary>
+    /// Runs the server's request loop (ServerCore) as every server's state machine, with txns that are real creates, and
+    /// requires every up replica's tree to be the same at the end.
+    /// </summary>
+    public bool ServerCoreStateMachine { get; init; }
+
+    /// <summary>Apache's finalizeWait in ms (a tick being 1000 ms); 0 decides an election on its quorum at once.</summary>
+    public int FinalizeWaitMs { get; init; }
+
+    /// <summary>
     /// Tells both ends when a quorum connection breaks (a reset, a partition, a crash), as a host whose socket read
     /// fails calls <see cref="ZabPeer.OnDisconnected"/>; otherwise they find out by silence.
     /// </summary>
@@ -50,13 +59,16 @@ public sealed record SimConfig
     /// <summary>Planted bug: a restarted server forgets its acceptedEpoch and currentEpoch.</summary>
     public bool DiskForgetsEpochs { get; init; }
 
+    /// <summary>Planted bug: server 2's request loop applies every create with other data than the txn's.</summary>
+    public bool LoopCorruptsData { get; init; }
+
     /// <summary>Planted bug: the liveness phase breaks the network instead of healing it.</summary>
     public bool BreakNetworkForLiveness { get; init; }
 
     public override string ToString() =>
         $"voters={Voters} observers={Observers} retained={RetainedCommittedTxns} drop={Faults.Drop:F3} dup={Faults.Duplicate:F3} " +
         $"break={Faults.BreakConnection:F4} delay={Faults.MinDelay}..{Faults.MaxDelay} crash={CrashPerTick:F3} " +
-        $"partition={PartitionPerTick:F3} persistCrash={CrashDuringPersist:F3}";
+        $"partition={PartitionPerTick:F3} persistCrash={CrashDuringPersist:F3} finalizeWait={FinalizeWaitMs} serverCore={ServerCoreStateMachine}";
 
     /// <summary>Draws a configuration from a seed, so that the seed alone names the whole run.</summary>
     public static SimConfig FromSeed(ulong seed)
@@ -80,6 +92,10 @@ public sealed record SimConfig
             HealPerTick = 0.05 + random.NextDouble() * 0.15,
             CrashDuringPersist = random.NextDouble() * 0.01,
             ProposePerTick = 0.3 + random.NextDouble() * 0.7,
+            // Half the seeds elect as Apache's hosts do, waiting finalizeWait for a better vote; taken from the seed
+            // itself so that every other draw of a seed stays as it was.
+            FinalizeWaitMs = (seed / 3) % 2 == 0 ? 200 : 0,
+            ServerCoreStateMachine = (seed / 6) % 2 == 1,
         };
     }
 }

@@ -13,6 +13,12 @@ public sealed class SimNode(PeerOptions options, SimDisk disk)
 
     public ReplicaState? State { get; set; }
 
+    /// <summary>The server's request loop fed the same commits, in the seeds that run it; null otherwise.</summary>
+    internal ServerCoreReplica? Core { get; set; }
+
+    /// <summary>The election timer the core asked for (its token and the time unit it is due), if any.</summary>
+    public (long Token, long Due)? ElectionTimer { get; set; }
+
     public bool IsUp => Peer is not null;
 
     /// <summary>Protocol errors seen by earlier incarnations, kept across crashes for the run's report.</summary>

@@ -49,6 +49,7 @@ public sealed class Simulator
                 InitLimitTicks = config.InitLimitTicks,
                 SyncLimitTicks = config.SyncLimitTicks,
                 RetainedCommittedTxns = config.RetainedCommittedTxns,
+                FinalizeWaitMs = config.FinalizeWaitMs,
             };
             var node = new SimNode(options, new SimDisk { LiesAboutSync = config.DiskLiesAboutSync, ForgetsEpochs = config.DiskForgetsEpochs });
             Nodes.Add(node);
@@ -66,6 +67,9 @@ public sealed class Simulator
     public long Messages { get; private set; }
     public int Crashes { get; private set; }
     public ulong TraceHash => _trace;
+
+    /// <summary>How many runs ended with the request loops' trees compared (seeds that run ServerCore).</summary>
+    public int TreesCompared { get; private set; }
 
     /// <summary>SYNCs learners received, each checked to follow every txn its leader had proposed when it accepted the sync.</summary>
     public int SyncsAnswered { get; private set; }
@@ -136,6 +140,23 @@ public sealed class Simulator
             throw new LivenessViolationException($"up replicas did not converge within {Config.ConvergenceTicks} ticks");
         }
         foreach (var node in Nodes.Where(n => n.IsUp)) Checker.CheckReportedKept(node.Id, node.State!.Applied);
+        if (Config.ServerCoreStateMachine) CheckSameTrees();
+    }
+
+    /// <summary>Every up server's request loop holds the same tree as the leader's, byte for byte as a SNAP carries it.</summary>
+    private void CheckSameTrees()
+    {
+        var leader = EstablishedLeader()!;
+        var expected = leader.Core!.Image();
+        foreach (var node in Nodes.Where(n => n.IsUp && n != leader))
+        {
+            if (node.Core!.LastProcessedZxid != node.State!.LastApplied.Value || !node.Core.Image().AsSpan().SequenceEqual(expected))
+            {
+                throw new InvalidOperationException(
+                    $"{node.Id}'s request loop at 0x{node.Core.LastProcessedZxid:x} holds another tree than leader {leader.Id}'s at 0x{leader.Core.LastProcessedZxid:x}");
+            }
+        }
+        TreesCompared++;
     }
 
     public SimNode? EstablishedLeader()
@@ -176,10 +197,15 @@ public sealed class Simulator
     {
         long end = (Ticks + 1) * SimNetwork.UnitsPerTick;
         ReportDisconnects();
-        while (Network.NextDue(end) is { } envelope)
+        // One time unit at a time, so that election timers fire in their place among the deliveries.
+        for (long unit = Ticks * SimNetwork.UnitsPerTick + 1; unit <= end; unit++)
         {
-            Deliver(envelope);
-            ReportDisconnects();
+            FireElectionTimers(unit);
+            while (Network.NextDue(unit) is { } envelope)
+            {
+                Deliver(envelope);
+                ReportDisconnects();
+            }
         }
         Network.Now = end;
         Ticks++;
@@ -194,6 +220,21 @@ public sealed class Simulator
         }
         AfterStep();
         ReportDisconnects();
+    }
+
+    /// <summary>A simulated tick stands for tickTime/2 of Apache's default tickTime 2000, so 1000 ms.</summary>
+    public const int MillisecondsPerTick = 1000;
+
+    private void FireElectionTimers(long unit)
+    {
+        foreach (var node in Nodes)
+        {
+            if (node.ElectionTimer is not { } timer || timer.Due > unit || node.Peer is not { } peer) continue;
+            node.ElectionTimer = null;
+            peer.OnElectionTimer(timer.Token);
+            Process(node);
+            AfterStep();
+        }
     }
 
     /// <summary>Tells the up ends of each broken connection, as a failed socket read would.</summary>
@@ -309,6 +350,12 @@ public sealed class Simulator
             var ready = peer.TakeReady();
             ready.AttachPingReplies(() => [0, 0, 0, 0, 0, 0, 0, (byte)node.Id.Value, 0, 0, 0x75, 0x30]);
             foreach (var envelope in ready.SendNow) Network.Send(envelope);
+            if (ready.ElectionTimer is { } timer)
+            {
+                // At least one unit later, so that a timer never fires within the step that armed it.
+                long units = Math.Max(1, (long)timer.DelayMs * SimNetwork.UnitsPerTick / MillisecondsPerTick);
+                node.ElectionTimer = (timer.Token, Network.Now + units);
+            }
             foreach (var op in ready.Persist)
             {
                 if (_faultsOn && _random.Chance(Config.CrashDuringPersist))
@@ -341,6 +388,7 @@ public sealed class Simulator
             case ApplyTxn apply:
                 Checker.OnApplied(node.Id, state.Applied.Count, apply.Txn);
                 state.Applied.Add(apply.Txn);
+                node.Core?.Apply(apply.Txn);
                 if (_awaitingReport.Remove((node.Id, apply.Txn.Zxid.Value))) Checker.OnReported(apply.Txn);
                 break;
             case LeaderPacket leader:
@@ -355,6 +403,7 @@ public sealed class Simulator
                     state.Applied.Add(txn);
                 }
                 if (state.LastApplied != restore.Zxid) throw new InvalidOperationException($"snapshot at {restore.Zxid} ends at {state.LastApplied}");
+                node.Core?.Reset(state.Applied);
                 break;
         }
     }
@@ -372,6 +421,12 @@ public sealed class Simulator
             }
         }
         node.State = state;
+        if (Config.ServerCoreStateMachine)
+        {
+            node.Core ??= new ServerCoreReplica(node.Id) { CorruptsData = Config.LoopCorruptsData && node.Id.Value == 2 };
+            node.Core.Reset(state.Applied);
+        }
+        node.ElectionTimer = null;
         node.Peer = new ZabPeer(node.Options, recovered);
         Process(node);
     }
@@ -384,6 +439,7 @@ public sealed class Simulator
         node.PastProtocolErrors += node.Peer!.ProtocolErrors;
         node.SeenProtocolErrors = 0;
         node.Peer = null;
+        node.ElectionTimer = null;
         node.State = null;
         node.Disk.Crash(_random, Config.KeepUnsyncedOnCrash);
         Network.BreakConnectionsOf(node.Id);
@@ -403,7 +459,9 @@ public sealed class Simulator
         var accepted = new List<(SimNode, Zxid, byte[])>();
         foreach (var node in Nodes.Where(n => n.Peer is { IsEstablishedLeader: true }).ToList())
         {
-            var data = Encoding.UTF8.GetBytes($"v{_nextValue++}");
+            var data = Config.ServerCoreStateMachine
+                ? ServerCoreReplica.CreateTxn(node.Peer!.NextProposalZxid!.Value, _nextValue++)
+                : Encoding.UTF8.GetBytes($"v{_nextValue++}");
             var result = node.Peer!.Propose(data);
             if (result.Accepted)
             {

@@ -224,4 +224,22 @@ public sealed class SystemPropertyTests : IDisposable
         Assert.Equal("", properties["flag"]);
         Assert.Equal(["conf/zoo.cfg", "-D"], rest);
     }
+
+    /// <summary>zookeeper.snapshotSizeFactor as Apache's ZKDatabase takes it: from zoo.cfg or -D; unparsable or above 1 is 0.33.</summary>
+    [Theory]
+    [InlineData(null, 0.33)]
+    [InlineData("0.5", 0.5)]
+    [InlineData("0", 0)]
+    [InlineData("-1", -1)]
+    [InlineData("1.5", 0.33)]
+    [InlineData("lots", 0.33)]
+    public void SnapshotSizeFactorIsReadAsApacheReadsIt(string? value, double expected)
+    {
+        string dataDir = _sandbox.MakeDirectory("zk1/data");
+        _sandbox.WriteMyId("zk1/data", "1\n");
+        string zooCfg = $"dataDir={dataDir}\ninitLimit=10\nsyncLimit=5\nserver.1=localhost:2888:3888\nserver.2=localhost:2889:3889\n" +
+            (value is null ? "" : $"snapshotSizeFactor={value}\n");
+        var settings = ServerSettings.From(_sandbox.LoadValid(zooCfg));
+        Assert.Equal(expected, settings.Ensemble!.SnapshotSizeFactor);
+    }
 }

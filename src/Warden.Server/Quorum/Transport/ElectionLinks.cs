@@ -52,6 +52,9 @@ internal sealed class ElectionLinks : IAsyncDisposable
 
     public IPEndPoint? LocalEndPoint => _listener?.LocalEndPoint as IPEndPoint;
 
+    /// <summary>Called when the link to a peer closes, or dialling it fails (not when a newer link replaces one).</summary>
+    public Action<ServerId>? LinkDown { get; init; }
+
     public IReadOnlyDictionary<ServerId, string> Problems => new Dictionary<ServerId, string>(_problems);
 
     public void Start()
@@ -177,10 +180,13 @@ internal sealed class ElectionLinks : IAsyncDisposable
 
     internal void OnLinkClosed(ElectionLink link)
     {
+        bool wasCurrent;
         lock (_gate)
         {
-            if (_links.TryGetValue(link.Peer, out var current) && current == link) _links.Remove(link.Peer);
+            wasCurrent = _links.TryGetValue(link.Peer, out var current) && current == link;
+            if (wasCurrent) _links.Remove(link.Peer);
         }
+        if (wasCurrent && !_stopping.IsCancellationRequested) LinkDown?.Invoke(link.Peer);
     }
 
     private void Deliver(Envelope envelope)
@@ -351,6 +357,7 @@ internal sealed class ElectionLinks : IAsyncDisposable
     {
         string where = "?";
         Socket? socket = null;
+        bool failed = true;
         try
         {
             var configured = _options.Find(sid);
@@ -380,6 +387,7 @@ internal sealed class ElectionLinks : IAsyncDisposable
                     return;
                 }
             }
+            failed = false;
             if (sid.Value > _options.Self.Value)
             {
                 // The higher sid keeps only connections it dialled itself: hang up and wait for it to dial back.
@@ -413,7 +421,15 @@ internal sealed class ElectionLinks : IAsyncDisposable
         finally
         {
             socket?.Dispose();
-            lock (_gate) _dialing.Remove(sid);
+            bool linked;
+            lock (_gate)
+            {
+                _dialing.Remove(sid);
+                linked = _links.ContainsKey(sid);
+            }
+            // A dial that failed (refused, timed out, unresolvable) means nothing from that peer can arrive now. A higher
+            // sid that answered and will dial back is alive, and is not reported.
+            if (failed && !linked && !_stopping.IsCancellationRequested) LinkDown?.Invoke(sid);
         }
     }
 

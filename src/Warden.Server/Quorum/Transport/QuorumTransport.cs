@@ -21,7 +21,7 @@ public sealed class QuorumTransport : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         _ = options.SelfAddress;
         _options = options;
-        _election = new ElectionLinks(options, log, Raise);
+        _election = new ElectionLinks(options, log, Raise) { LinkDown = peer => ElectionLinkDown?.Invoke(peer) };
         _quorum = new QuorumPort(options, log, Raise, RaiseDisconnected);
     }
 
@@ -30,6 +30,9 @@ public sealed class QuorumTransport : IAsyncDisposable
 
     /// <summary>Raised when a quorum-port connection with that peer broke, timed out or was closed by the other side.</summary>
     public event Action<ServerId>? Disconnected;
+
+    /// <summary>Raised when the election link with that peer closed, or dialling it failed: its votes cannot arrive now.</summary>
+    public event Action<ServerId>? ElectionLinkDown;
 
     /// <summary>Why each peer cannot be reached on the election port right now; peers with a live link are absent.</summary>
     public IReadOnlyDictionary<ServerId, string> ElectionLinkProblems => _election.Problems;
