@@ -206,6 +206,11 @@ public sealed record ServerSettings
             ? cnxMs
             : 5000,
         ListenOnAllIPs = config.QuorumListenOnAllIps,
+        SslQuorum = config.SslQuorum,
+        PortUnification = config.QuorumPortUnification,
+        QuorumTls = config.QuorumTls,
+        HandshakeDetectionTimeoutMs = config.SystemProperties.TryGetValue("zookeeper.ssl.quorum.handshakeDetectionTimeoutMillis", out var detection)
+            && int.TryParse(detection, out var detectionMs) && detectionMs > 0 ? detectionMs : 5000,
         CommitLogCount = config.SystemProperties.TryGetValue("zookeeper.commitLogCount", out var kept) && int.TryParse(kept, out var keptTxns) && keptTxns >= 0
             ? keptTxns
             : 20_000,
