@@ -16,6 +16,10 @@ public sealed record ServerSettings
 
     /// <summary>The TLS settings of <see cref="SecureClientEndpoint"/>.</summary>
     public Security.TlsSettings? Tls { get; init; }
+
+    /// <summary>client.portUnification: the plaintext client port also takes TLS clients, with <see cref="Tls"/>.</summary>
+    public bool ClientPortUnification { get; init; }
+
     public int MinSessionTimeoutMs { get; init; } = 4000;
     public int MaxSessionTimeoutMs { get; init; } = 40000;
 
@@ -138,6 +142,7 @@ public sealed record ServerSettings
                 ? new IPEndPoint(AddressOf(config.SecureClientPortAddress), securePort)
                 : null,
             Tls = config.Tls,
+            ClientPortUnification = config.ClientPortUnification,
             TickTimeMs = tick,
             MinSessionTimeoutMs = config.MinSessionTimeoutMs == -1 ? tick * 2 : config.MinSessionTimeoutMs,
             MaxSessionTimeoutMs = config.MaxSessionTimeoutMs == -1 ? tick * 20 : config.MaxSessionTimeoutMs,

@@ -25,6 +25,8 @@ public sealed class ClientConnection : IClientConnection
 
     private readonly Socket _socket;
     private readonly Security.TlsServerContext? _tls;
+    private readonly bool _tlsOptional;
+    private volatile bool _secure;
     private readonly ServerCore _core;
     private readonly FourLetterWords _fourLetterWords;
     private readonly ILogger _log;
@@ -47,10 +49,13 @@ public sealed class ClientConnection : IClientConnection
     /// once is not refused for a connection that is already on its way out.</param>
     /// <param name="global">The server-wide count of unanswered requests this connection adds to.</param>
     /// <param name="tls">The secure port's certificates, for a connection on that port; null for plaintext.</param>
+    /// <param name="tlsOptional">client.portUnification on the plaintext port: TLS when the client starts with a TLS
+    /// handshake, plaintext otherwise.</param>
     public ClientConnection(Socket socket, ServerCore core, FourLetterWords fourLetterWords, ILogger log, Action releaseSlot,
-        OutstandingRequests global, Security.TlsServerContext? tls = null)
+        OutstandingRequests global, Security.TlsServerContext? tls = null, bool tlsOptional = false)
     {
         _tls = tls;
+        _tlsOptional = tlsOptional;
         _releaseSlot = releaseSlot;
         _socket = socket;
         _core = core;
@@ -78,8 +83,8 @@ public sealed class ClientConnection : IClientConnection
     public IPEndPoint? RemoteEndPoint { get; }
     public ConnectionState State { get; } = new();
 
-    /// <summary>True for a connection on the TLS port.</summary>
-    public bool IsSecure => _tls is not null;
+    /// <summary>True once the connection runs TLS (on the TLS port, or a TLS client on a unified plaintext port).</summary>
+    public bool IsSecure => _secure;
 
     /// <summary>Apache prints the remote address as /host:port.</summary>
     public string DisplayAddress => RemoteEndPoint is null ? "/unknown" : $"/{RemoteEndPoint.Address}:{RemoteEndPoint.Port}";
@@ -220,6 +225,11 @@ public sealed class ClientConnection : IClientConnection
             {
                 _log.LogDebug("Connection from {Remote} on the TLS port closed before its handshake", DisplayAddress);
             }
+            else if (first[0] != 0x16 && _tlsOptional)
+            {
+                // client.portUnification: a plaintext client on the plaintext port, as before.
+                return network;
+            }
             else if (first[0] != 0x16)
             {
                 _log.LogWarning("Closing connection from {Remote} on the TLS port: it sent plaintext (first byte 0x{Byte:x2}), not a TLS handshake; " +
@@ -231,6 +241,7 @@ public sealed class ClientConnection : IClientConnection
                 tls = new SslStream(network, leaveInnerStreamOpen: false);
                 await tls.AuthenticateAsServerAsync(_tls.OptionsForHandshake(refusal => certificateRefusal = refusal), linked.Token).ConfigureAwait(false);
                 AddCertificateIdentity(tls);
+                _secure = true;
                 return tls;
             }
         }
