@@ -214,9 +214,23 @@ public sealed class ClientConnection : IClientConnection
     {
         var network = new NetworkStream(_socket, ownsSocket: true);
         if (_tls is null) return network;
+        // outstanding_tls_handshake counts the connection from accept until its handshake ends (on a unified port,
+        // until its first byte shows plaintext); auth_failed_count counts every handshake that did not succeed, as
+        // Apache's handshake listener does, including a connection closed before it sent anything.
+        var stats = _core.Stats;
+        stats.TlsHandshakeStarted();
+        bool ended = false;
+        void End()
+        {
+            if (ended) return;
+            ended = true;
+            stats.TlsHandshakeEnded();
+        }
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(handshakeDeadline, serverStopping);
         SslStream? tls = null;
         string? certificateRefusal = null;
+        // On the TLS port a connection is TLS from the start; on a unified port only once its first byte says so.
+        bool tlsChosen = !_tlsOptional;
         try
         {
             var first = new byte[1];
@@ -228,6 +242,7 @@ public sealed class ClientConnection : IClientConnection
             else if (first[0] != 0x16 && _tlsOptional)
             {
                 // client.portUnification: a plaintext client on the plaintext port, as before.
+                End();
                 return network;
             }
             else if (first[0] != 0x16)
@@ -238,10 +253,12 @@ public sealed class ClientConnection : IClientConnection
             }
             else
             {
+                tlsChosen = true;
                 tls = new SslStream(network, leaveInnerStreamOpen: false);
                 await tls.AuthenticateAsServerAsync(_tls.OptionsForHandshake(refusal => certificateRefusal = refusal), linked.Token).ConfigureAwait(false);
                 AddCertificateIdentity(tls);
                 _secure = true;
+                End();
                 return tls;
             }
         }
@@ -258,6 +275,12 @@ public sealed class ClientConnection : IClientConnection
                     certificateRefusal ?? (e.InnerException is { } inner ? $"{e.Message} ({inner.Message})" : e.Message));
             }
         }
+        finally
+        {
+            End();
+        }
+        // On a unified port a connection closed before its first byte never chose TLS, so Apache counts no failure.
+        if (tlsChosen && !serverStopping.IsCancellationRequested) stats.CountTlsHandshakeFailure();
         if (tls is not null) await tls.DisposeAsync().ConfigureAwait(false);
         await network.DisposeAsync().ConfigureAwait(false);
         return null;

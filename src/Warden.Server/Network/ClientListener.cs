@@ -29,6 +29,9 @@ public sealed class ClientListener : IAsyncDisposable
     private Task? _acceptLoop;
     private Task? _secureAcceptLoop;
 
+    // Apache counts plaintext connections (non_mtls_*_conn_count) only in its Netty connection factory, on accept.
+    private readonly bool _countsNonMtls;
+
     /// <summary>Binds the port; throws SocketException when it is taken, before anything else starts.</summary>
     public ClientListener(ServerCore core, ILogger log)
     {
@@ -56,6 +59,8 @@ public sealed class ClientListener : IAsyncDisposable
             }
             SecureLocalEndPoint = (IPEndPoint)_secureSocket.LocalEndPoint!;
         }
+        _countsNonMtls = core.Settings.SystemProperties.TryGetValue("zookeeper.serverCnxnFactory", out var factory)
+            && factory.Trim() == "org.apache.zookeeper.server.NettyServerCnxnFactory";
         _fourLetterWords = new FourLetterWords(core, () => _connections.Values.ToList());
         _outstanding = new OutstandingRequests(core.Settings.GlobalOutstandingLimitRequests);
         _refusals = new RateLimitedLog(log, TimeProvider.System, TimeSpan.FromSeconds(1));
@@ -157,6 +162,12 @@ public sealed class ClientListener : IAsyncDisposable
                 _refusals.Warn($"Too many connections from {address} - max is {limit}");
                 client.Dispose();
                 continue;
+            }
+            if (_countsNonMtls && (tls is null || tlsOptional))
+            {
+                // As Apache's channelActive: every connection on the plaintext port, a unified one included, before
+                // its first byte says whether it will run TLS.
+                _core.Stats.CountNonMtlsConnection(IPAddress.IsLoopback(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address));
             }
             _ = RunConnectionAsync(client, address, tls, tlsOptional);
         }
