@@ -24,6 +24,12 @@ public sealed class QuorumChannelSecurity
     public static QuorumChannelSecurity Plaintext { get; } = new(false, false, null, null, 5000);
 
     private const int MaxRememberedRefusals = 1000;
+
+    /// <summary>
+    /// The least time a TLS handshake is given. Apache bounds each read of a handshake by syncLimit ticks, not the
+    /// whole of it, and a Java peer's first handshake after start can take seconds on a busy machine.
+    /// </summary>
+    private const int MinHandshakeMs = 10_000;
     private readonly TlsServerContext? _context;
     private readonly ILogger? _log;
     private readonly int _detectionTimeoutMs;
@@ -126,6 +132,7 @@ public sealed class QuorumChannelSecurity
     {
         var tls = new SslStream(inner, leaveInnerStreamOpen: false);
         string? refusal = null;
+        handshakeTimeoutMs = Math.Max(handshakeTimeoutMs, MinHandshakeMs);
         try
         {
             using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
@@ -139,9 +146,15 @@ public sealed class QuorumChannelSecurity
         {
             await tls.DisposeAsync().ConfigureAwait(false);
             if (cancellation.IsCancellationRequested) return null;
-            string reason = refusal ?? (e is OperationCanceledException ? $"no TLS handshake within {handshakeTimeoutMs} ms" : Innermost(e));
-            Say(refusal is null ? $"accept {port} {remote?.Address} {reason}" : SameCertificate(refusal),
-                $"Refused a TLS connection on the {port} port from {remote}: {reason}");
+            if (refusal is not null)
+            {
+                Say(SameCertificate(refusal), $"Refused a TLS connection on the {port} port from {remote}: {refusal}");
+            }
+            else
+            {
+                string reason = e is OperationCanceledException ? $"no TLS handshake within {handshakeTimeoutMs} ms" : Innermost(e);
+                Say($"accept {port} {remote?.Address} {reason}", $"A TLS handshake on the {port} port from {remote} did not finish: {reason}");
+            }
             return null;
         }
     }
