@@ -69,7 +69,7 @@ public sealed class TlsConfigTests : IDisposable
         using var certificates = await TestCertificates.CreateAsync();
         var result = LoadMember($"sslQuorum=true\nportUnification=true\nssl.quorum.keyStore.location={certificates.ServerPem}\n" +
             $"ssl.quorum.trustStore.location={certificates.TrustP12}\nssl.quorum.trustStore.password={TestCertificates.Password}\n" +
-            "ssl.quorum.clientAuth=want\nssl.quorum.hostnameVerification=false\nssl.quorum.protocol=TLSv1.3");
+            "ssl.quorum.clientAuth=want\nssl.quorum.hostnameVerification=false\nssl.quorum.protocol=TLSv1.3\nssl.quorum.ocsp=true");
 
         Assert.True(result.Config is not null, string.Join("\n", result.Errors));
         Assert.DoesNotContain(result.Warnings, w => w.Contains("sslQuorum", StringComparison.Ordinal) || w.Contains("portUnification", StringComparison.Ordinal));
@@ -79,6 +79,7 @@ public sealed class TlsConfigTests : IDisposable
         Assert.Equal(certificates.ServerPem, tls.KeyStorePath);
         Assert.Equal(Warden.Server.Security.TlsClientAuth.Want, tls.ClientAuth);
         Assert.False(tls.HostnameVerification);
+        Assert.True(tls.CheckRevocation);
         Assert.Equal(System.Security.Authentication.SslProtocols.Tls13, tls.EnabledProtocols);
         // The client port's settings are separate: no secureClientPort here, so none.
         Assert.Null(result.Config.Tls);

@@ -187,7 +187,11 @@ public sealed class TlsServerContext
     private string? CertificateRefusal(X509Certificate certificate, X509Certificate2Collection? trust, string side)
     {
         using var chain = new X509Chain();
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        // ssl.crl / ssl.ocsp: ask the CRL distribution point or OCSP responder the certificate names, as Java's PKIX
+        // checker does when Apache turns them on; a status that cannot be had refuses the certificate, as there.
+        chain.ChainPolicy.RevocationMode = _settings.CheckRevocation ? X509RevocationMode.Online : X509RevocationMode.NoCheck;
+        chain.ChainPolicy.RevocationFlag = X509RevocationFlag.ExcludeRoot;
+        chain.ChainPolicy.UrlRetrievalTimeout = TimeSpan.FromSeconds(5);
         if (trust is not null)
         {
             chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;

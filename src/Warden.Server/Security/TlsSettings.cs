@@ -50,6 +50,13 @@ public sealed record TlsSettings
     /// </summary>
     public bool HostnameVerification { get; init; } = true;
 
+    /// <summary>
+    /// ssl.crl or ssl.ocsp (false unless set true): check that the peer's certificate is not revoked, asking the
+    /// CRL distribution point or OCSP responder it names. The platform uses whichever the certificate names, so the
+    /// two keys are one switch here.
+    /// </summary>
+    public bool CheckRevocation { get; init; }
+
     /// <summary>How the keys are written in zoo.cfg (ssl. or ssl.quorum.), for messages.</summary>
     public string SettingPrefix { get; init; } = "ssl.";
 
@@ -76,6 +83,8 @@ public sealed record TlsSettings
         var settings = new TlsSettings
         {
             SettingPrefix = shown,
+            CheckRevocation = string.Equals(Get("crl"), "true", StringComparison.OrdinalIgnoreCase)
+                || string.Equals(Get("ocsp"), "true", StringComparison.OrdinalIgnoreCase),
             HostnameVerification = !string.Equals(Get("hostnameVerification"), "false", StringComparison.OrdinalIgnoreCase),
             KeyStorePath = keyStore,
             KeyStorePassword = Password(Get("keyStore.password"), Get("keyStore.passwordPath"), shown + "keyStore.passwordPath", errors),
