@@ -143,6 +143,34 @@ public sealed class QuorumTlsTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task AMemberCertificateThatDoesNotNameItsAddressIsRefusedUnlessHostnameVerificationIsOff()
+    {
+        using var certificates = await TestCertificates.CreateAsync();
+        string elsewhere = await certificates.MakeSignedPemAsync("elsewhere", "/CN=elsewhere.example", "subjectAltName=DNS:elsewhere.example");
+        await using var ensemble = EnsembleProcess.Create(3, ServerKind.Warden, extraConfig: QuorumTls(certificates));
+        SetKeys(ensemble[3], new()
+        {
+            ["ssl.quorum.keyStore.location"] = elsewhere,
+            ["ssl.quorum.keyStore.password"] = "",
+        });
+        foreach (var member in ensemble.Members) member.Start();
+        await WaitForModesAsync(ensemble, [ensemble[1], ensemble[2]]);
+        await ensemble[1].WaitForOutputAsync("certificate 'CN=elsewhere.example' does not name 127.0.0.1", ClientTimeout);
+        Assert.Equal(MemberMode.NotServing, (await ensemble.ModesAsync([ensemble[3]]))[3]);
+
+        // The same certificate is trusted (same CA); with ssl.quorum.hostnameVerification=false everywhere it gets in.
+        foreach (var member in ensemble.Members)
+        {
+            SetKeys(member, new() { ["ssl.quorum.hostnameVerification"] = "false" });
+            member.Stop();
+            member.Start();
+        }
+        await WaitForQuorumAsync(ensemble);
+        await CreateAsync(ensemble, "/verified-off");
+        await AssertOnEveryMemberAsync(ensemble, "/verified-off");
+    }
+
     /// <summary>
     /// Apache's documented rolling switch of a running ensemble to TLS: every member has portUnification=true and the
     /// ssl.quorum keys, then each member in turn is restarted with sslQuorum=true (so plaintext and TLS members talk
