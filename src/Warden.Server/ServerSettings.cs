@@ -16,6 +16,10 @@ public sealed record ServerSettings
 
     /// <summary>The TLS settings of <see cref="SecureClientEndpoint"/>.</summary>
     public Security.TlsSettings? Tls { get; init; }
+
+    /// <summary>client.portUnification: the plaintext client port also takes TLS clients, with <see cref="Tls"/>.</summary>
+    public bool ClientPortUnification { get; init; }
+
     public int MinSessionTimeoutMs { get; init; } = 4000;
     public int MaxSessionTimeoutMs { get; init; } = 40000;
 
@@ -150,6 +154,7 @@ public sealed record ServerSettings
                 ? new IPEndPoint(AddressOf(config.SecureClientPortAddress), securePort)
                 : null,
             Tls = config.Tls,
+            ClientPortUnification = config.ClientPortUnification,
             TickTimeMs = tick,
             MinSessionTimeoutMs = config.MinSessionTimeoutMs == -1 ? tick * 2 : config.MinSessionTimeoutMs,
             MaxSessionTimeoutMs = config.MaxSessionTimeoutMs == -1 ? tick * 20 : config.MaxSessionTimeoutMs,
@@ -228,6 +233,11 @@ public sealed record ServerSettings
             ? cnxMs
             : 5000,
         ListenOnAllIPs = config.QuorumListenOnAllIps,
+        SslQuorum = config.SslQuorum,
+        PortUnification = config.QuorumPortUnification,
+        QuorumTls = config.QuorumTls,
+        HandshakeDetectionTimeoutMs = config.SystemProperties.TryGetValue("zookeeper.ssl.quorum.handshakeDetectionTimeoutMillis", out var detection)
+            && int.TryParse(detection, out var detectionMs) && detectionMs > 0 ? detectionMs : 5000,
         CommitLogCount = config.SystemProperties.TryGetValue("zookeeper.commitLogCount", out var kept) && int.TryParse(kept, out var keptTxns) && keptTxns >= 0
             ? keptTxns
             : 20_000,

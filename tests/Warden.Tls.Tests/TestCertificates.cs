@@ -71,6 +71,13 @@ public sealed class TestCertificates : IDisposable
         return Path(name + ".pem");
     }
 
+    /// <summary>A certificate signed by the test CA with the given subject and extension line, as a PEM key store.</summary>
+    public async Task<string> MakeSignedPemAsync(string name, string subject, string extension)
+    {
+        await MakeSignedAsync(name, subject, "ca", extension);
+        return Path(name + ".pem");
+    }
+
     /// <summary>A JKS key store, which Warden refuses with the conversion command.</summary>
     public async Task<string> MakeJksAsync()
     {

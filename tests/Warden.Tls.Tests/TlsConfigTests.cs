@@ -55,6 +55,50 @@ public sealed class TlsConfigTests : IDisposable
         Assert.Contains(result.Errors, error => error.Contains(expected, StringComparison.Ordinal));
     }
 
+    private const string Ensemble = "initLimit=10\nsyncLimit=5\nserver.1=127.0.0.1:2888:3888\nserver.2=127.0.0.1:2889:3889\nserver.3=127.0.0.1:2890:3890";
+
+    private ConfigLoadResult LoadMember(string lines)
+    {
+        File.WriteAllText(Path.Combine(_directory, "myid"), "1\n");
+        return Load($"{Ensemble}\n{lines}");
+    }
+
+    [Fact]
+    public async Task QuorumTlsKeysAreReadFromTheSslQuorumPrefix()
+    {
+        using var certificates = await TestCertificates.CreateAsync();
+        var result = LoadMember($"sslQuorum=true\nportUnification=true\nssl.quorum.keyStore.location={certificates.ServerPem}\n" +
+            $"ssl.quorum.trustStore.location={certificates.TrustP12}\nssl.quorum.trustStore.password={TestCertificates.Password}\n" +
+            "ssl.quorum.clientAuth=want\nssl.quorum.hostnameVerification=false\nssl.quorum.protocol=TLSv1.3\nssl.quorum.ocsp=true");
+
+        Assert.True(result.Config is not null, string.Join("\n", result.Errors));
+        Assert.Empty(result.Warnings);
+        Assert.True(result.Config.SslQuorum);
+        Assert.True(result.Config.QuorumPortUnification);
+        var tls = result.Config.QuorumTls!;
+        Assert.Equal(certificates.ServerPem, tls.KeyStorePath);
+        Assert.Equal(Warden.Server.Security.TlsClientAuth.Want, tls.ClientAuth);
+        Assert.False(tls.HostnameVerification);
+        Assert.True(tls.CheckRevocation);
+        Assert.Equal(System.Security.Authentication.SslProtocols.Tls13, tls.EnabledProtocols);
+        // The client port's settings are separate: no secureClientPort here, so none.
+        Assert.Null(result.Config.Tls);
+    }
+
+    [Theory]
+    [InlineData("sslQuorum=true", "sslQuorum=true needs a key store with the server's key and certificate: set ssl.quorum.keyStore.location")]
+    [InlineData("portUnification=true", "portUnification=true needs a key store with the server's key and certificate: set ssl.quorum.keyStore.location")]
+    [InlineData("sslQuorum=true\nssl.quorum.keyStore.location=/nonexistent/member.p12", "ssl.quorum.keyStore.location=/nonexistent/member.p12 does not exist")]
+    [InlineData("sslQuorum=true\nssl.quorum.keyStore.location=/nonexistent/member.p12\nssl.quorum.clientAuth=maybe", "ssl.quorum.clientAuth=maybe is not none, want or need")]
+    [InlineData("sslQuorum=true\nssl.quorum.keyStore.location=/nonexistent/member.p12\nssl.quorum.enabledProtocols=TLSv9", "ssl.quorum.enabledProtocols: \"TLSv9\" is not a TLS protocol name")]
+    [InlineData("sslQuorum=yes", "sslQuorum \"yes\" is not true or false")]
+    public void BadQuorumTlsSettingsStopTheMemberWithAMessageNamingTheSetting(string lines, string expected)
+    {
+        var result = LoadMember(lines);
+        Assert.Null(result.Config);
+        Assert.Contains(result.Errors, error => error.Contains(expected, StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task AnotherConnectionFactoryIsAcceptedWithAWarningThatApacheWouldRefuseIt()
     {

@@ -21,6 +21,11 @@ internal static class TlsServers
         }
     }
 
+    /// <summary>Puts Apache's Netty jars on its class path (the static constructor does it); quorum TLS needs them too.</summary>
+    public static void UseApacheNettyJars()
+    {
+    }
+
     public static Dictionary<string, string> Config(TestCertificates certificates, IReadOnlyDictionary<string, string>? extra = null)
     {
         var config = new Dictionary<string, string>(StringComparer.Ordinal)

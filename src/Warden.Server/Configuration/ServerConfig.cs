@@ -69,6 +69,18 @@ public sealed record ServerConfig
 
     public bool QuorumListenOnAllIps { get; init; }
 
+    /// <summary>sslQuorum: the election and quorum ports speak TLS, dialling and accepting.</summary>
+    public bool SslQuorum { get; init; }
+
+    /// <summary>portUnification: the election and quorum ports accept TLS and plaintext alike (a rolling switch to TLS).</summary>
+    public bool QuorumPortUnification { get; init; }
+
+    /// <summary>The TLS settings of the election and quorum ports (ssl.quorum.* keys); null unless sslQuorum or portUnification.</summary>
+    public Security.TlsSettings? QuorumTls { get; init; }
+
+    /// <summary>client.portUnification: the plaintext client port also takes TLS clients, with the ssl.* settings.</summary>
+    public bool ClientPortUnification { get; init; }
+
     /// <summary>syncEnabled: observers also log and snapshot.</summary>
     public bool SyncEnabled { get; init; } = true;
 

@@ -12,7 +12,7 @@ internal sealed partial class ServerConfigReader
     private static readonly HashSet<string> ApacheKeysWardenIgnores = new(StringComparer.Ordinal)
     {
         "observerMasterPort", "clientPortListenBacklog",
-        "sslQuorum", "portUnification", "sslQuorumReloadCertFiles", "quorum.auth.enableSasl",
+        "sslQuorumReloadCertFiles", "quorum.auth.enableSasl",
         "quorum.auth.serverRequireSasl", "quorum.auth.learnerRequireSasl", "quorum.auth.learner.saslLoginContext",
         "quorum.auth.server.saslLoginContext", "quorum.auth.kerberos.servicePrincipal", "quorum.cnxn.threads.size",
         "jvm.pause.info-threshold.ms", "jvm.pause.warn-threshold.ms", "jvm.pause.sleep.time.ms", "jvm.pause.monitor",
@@ -21,7 +21,7 @@ internal sealed partial class ServerConfigReader
 
     private static readonly HashSet<string> BooleanKeysWardenIgnores = new(StringComparer.Ordinal)
     {
-        "sslQuorum", "portUnification", "sslQuorumReloadCertFiles", "quorum.auth.enableSasl",
+        "sslQuorumReloadCertFiles", "quorum.auth.enableSasl",
         "quorum.auth.serverRequireSasl", "quorum.auth.learnerRequireSasl", "jvm.pause.monitor",
         "multiAddress.reachabilityCheckEnabled",
     };
@@ -231,6 +231,12 @@ internal sealed partial class ServerConfigReader
                 return true;
             case "quorumListenOnAllIPs":
                 SetBool(e, value, v => _config with { QuorumListenOnAllIps = v });
+                return true;
+            case "sslQuorum":
+                SetBool(e, value, v => _config with { SslQuorum = v });
+                return true;
+            case "portUnification":
+                SetBool(e, value, v => _config with { QuorumPortUnification = v });
                 return true;
             case "syncEnabled":
                 SetBool(e, value, v => _config with { SyncEnabled = v });

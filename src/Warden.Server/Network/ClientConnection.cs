@@ -25,6 +25,8 @@ public sealed class ClientConnection : IClientConnection
 
     private readonly Socket _socket;
     private readonly Security.TlsServerContext? _tls;
+    private readonly bool _tlsOptional;
+    private volatile bool _secure;
     private readonly ServerCore _core;
     private readonly FourLetterWords _fourLetterWords;
     private readonly ILogger _log;
@@ -47,10 +49,13 @@ public sealed class ClientConnection : IClientConnection
     /// once is not refused for a connection that is already on its way out.</param>
     /// <param name="global">The server-wide count of unanswered requests this connection adds to.</param>
     /// <param name="tls">The secure port's certificates, for a connection on that port; null for plaintext.</param>
+    /// <param name="tlsOptional">client.portUnification on the plaintext port: TLS when the client starts with a TLS
+    /// handshake, plaintext otherwise.</param>
     public ClientConnection(Socket socket, ServerCore core, FourLetterWords fourLetterWords, ILogger log, Action releaseSlot,
-        OutstandingRequests global, Security.TlsServerContext? tls = null)
+        OutstandingRequests global, Security.TlsServerContext? tls = null, bool tlsOptional = false)
     {
         _tls = tls;
+        _tlsOptional = tlsOptional;
         _releaseSlot = releaseSlot;
         _socket = socket;
         _core = core;
@@ -78,8 +83,8 @@ public sealed class ClientConnection : IClientConnection
     public IPEndPoint? RemoteEndPoint { get; }
     public ConnectionState State { get; } = new();
 
-    /// <summary>True for a connection on the TLS port.</summary>
-    public bool IsSecure => _tls is not null;
+    /// <summary>True once the connection runs TLS (on the TLS port, or a TLS client on a unified plaintext port).</summary>
+    public bool IsSecure => _secure;
 
     /// <summary>Apache prints the remote address as /host:port.</summary>
     public string DisplayAddress => RemoteEndPoint is null ? "/unknown" : $"/{RemoteEndPoint.Address}:{RemoteEndPoint.Port}";
@@ -209,9 +214,23 @@ public sealed class ClientConnection : IClientConnection
     {
         var network = new NetworkStream(_socket, ownsSocket: true);
         if (_tls is null) return network;
+        // outstanding_tls_handshake counts the connection from accept until its handshake ends (on a unified port,
+        // until its first byte shows plaintext); auth_failed_count counts every handshake that did not succeed, as
+        // Apache's handshake listener does, including a connection closed before it sent anything.
+        var stats = _core.Stats;
+        stats.TlsHandshakeStarted();
+        bool ended = false;
+        void End()
+        {
+            if (ended) return;
+            ended = true;
+            stats.TlsHandshakeEnded();
+        }
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(handshakeDeadline, serverStopping);
         SslStream? tls = null;
         string? certificateRefusal = null;
+        // On the TLS port a connection is TLS from the start; on a unified port only once its first byte says so.
+        bool tlsChosen = !_tlsOptional;
         try
         {
             var first = new byte[1];
@@ -219,6 +238,12 @@ public sealed class ClientConnection : IClientConnection
             if (peeked == 0)
             {
                 _log.LogDebug("Connection from {Remote} on the TLS port closed before its handshake", DisplayAddress);
+            }
+            else if (first[0] != 0x16 && _tlsOptional)
+            {
+                // client.portUnification: a plaintext client on the plaintext port, as before.
+                End();
+                return network;
             }
             else if (first[0] != 0x16)
             {
@@ -228,9 +253,12 @@ public sealed class ClientConnection : IClientConnection
             }
             else
             {
+                tlsChosen = true;
                 tls = new SslStream(network, leaveInnerStreamOpen: false);
                 await tls.AuthenticateAsServerAsync(_tls.OptionsForHandshake(refusal => certificateRefusal = refusal), linked.Token).ConfigureAwait(false);
                 AddCertificateIdentity(tls);
+                _secure = true;
+                End();
                 return tls;
             }
         }
@@ -247,6 +275,12 @@ public sealed class ClientConnection : IClientConnection
                     certificateRefusal ?? (e.InnerException is { } inner ? $"{e.Message} ({inner.Message})" : e.Message));
             }
         }
+        finally
+        {
+            End();
+        }
+        // On a unified port a connection closed before its first byte never chose TLS, so Apache counts no failure.
+        if (tlsChosen && !serverStopping.IsCancellationRequested) stats.CountTlsHandshakeFailure();
         if (tls is not null) await tls.DisposeAsync().ConfigureAwait(false);
         await network.DisposeAsync().ConfigureAwait(false);
         return null;

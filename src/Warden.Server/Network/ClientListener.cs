@@ -29,6 +29,9 @@ public sealed class ClientListener : IAsyncDisposable
     private Task? _acceptLoop;
     private Task? _secureAcceptLoop;
 
+    // Apache counts plaintext connections (non_mtls_*_conn_count) only in its Netty connection factory, on accept.
+    private readonly bool _countsNonMtls;
+
     /// <summary>Binds the port; throws SocketException when it is taken, before anything else starts.</summary>
     public ClientListener(ServerCore core, ILogger log)
     {
@@ -37,9 +40,12 @@ public sealed class ClientListener : IAsyncDisposable
         _socket = Bind(core.Settings.ClientEndpoint);
         _socket.Listen(512);
         LocalEndPoint = (IPEndPoint)_socket.LocalEndPoint!;
-        if (core.Settings.SecureClientEndpoint is { } secure && core.Settings.Tls is { } tls)
+        if (core.Settings.Tls is { } tls && (core.Settings.SecureClientEndpoint is not null || core.Settings.ClientPortUnification))
         {
             _tls = new Security.TlsServerContext(tls, log);
+        }
+        if (core.Settings.SecureClientEndpoint is { } secure && _tls is not null)
+        {
             try
             {
                 _secureSocket = Bind(secure);
@@ -53,6 +59,8 @@ public sealed class ClientListener : IAsyncDisposable
             }
             SecureLocalEndPoint = (IPEndPoint)_secureSocket.LocalEndPoint!;
         }
+        _countsNonMtls = core.Settings.SystemProperties.TryGetValue("zookeeper.serverCnxnFactory", out var factory)
+            && factory.Trim() == "org.apache.zookeeper.server.NettyServerCnxnFactory";
         _fourLetterWords = new FourLetterWords(core, () => _connections.Values.ToList());
         _outstanding = new OutstandingRequests(core.Settings.GlobalOutstandingLimitRequests);
         _refusals = new RateLimitedLog(log, TimeProvider.System, TimeSpan.FromSeconds(1));
@@ -104,16 +112,21 @@ public sealed class ClientListener : IAsyncDisposable
 
     public void Start()
     {
-        _acceptLoop = AcceptLoopAsync(_socket, null);
+        // client.portUnification: the plaintext port also runs TLS for a client that starts with a TLS handshake.
+        _acceptLoop = AcceptLoopAsync(_socket, _core.Settings.ClientPortUnification ? _tls : null, tlsOptional: _core.Settings.ClientPortUnification);
+        if (_core.Settings.ClientPortUnification)
+        {
+            _log.LogInformation("The client port {Endpoint} takes TLS and plaintext clients (client.portUnification)", LocalEndPoint);
+        }
         if (_secureSocket is not null)
         {
-            _secureAcceptLoop = AcceptLoopAsync(_secureSocket, _tls);
+            _secureAcceptLoop = AcceptLoopAsync(_secureSocket, _tls, tlsOptional: false);
             _log.LogInformation("Serving TLS clients on {Endpoint} (ssl.clientAuth={ClientAuth}, protocols {Protocols})",
                 SecureLocalEndPoint, _tls!.Settings.ClientAuth.ToString().ToLowerInvariant(), _tls.Settings.ProtocolNames);
         }
     }
 
-    private async Task AcceptLoopAsync(Socket listening, Security.TlsServerContext? tls)
+    private async Task AcceptLoopAsync(Socket listening, Security.TlsServerContext? tls, bool tlsOptional)
     {
         while (!_stopping.IsCancellationRequested)
         {
@@ -150,14 +163,20 @@ public sealed class ClientListener : IAsyncDisposable
                 client.Dispose();
                 continue;
             }
-            _ = RunConnectionAsync(client, address, tls);
+            if (_countsNonMtls && (tls is null || tlsOptional))
+            {
+                // As Apache's channelActive: every connection on the plaintext port, a unified one included, before
+                // its first byte says whether it will run TLS.
+                _core.Stats.CountNonMtlsConnection(IPAddress.IsLoopback(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address));
+            }
+            _ = RunConnectionAsync(client, address, tls, tlsOptional);
         }
     }
 
-    private async Task RunConnectionAsync(Socket client, IPAddress address, Security.TlsServerContext? tls)
+    private async Task RunConnectionAsync(Socket client, IPAddress address, Security.TlsServerContext? tls, bool tlsOptional)
     {
         var connection = new ClientConnection(client, _core, _fourLetterWords, _log,
-            () => _perAddress.AddOrUpdate(address, 0, (_, n) => Math.Max(0, n - 1)), _outstanding, tls);
+            () => _perAddress.AddOrUpdate(address, 0, (_, n) => Math.Max(0, n - 1)), _outstanding, tls, tlsOptional);
         _connections[connection.ConnectionId] = connection;
         try
         {

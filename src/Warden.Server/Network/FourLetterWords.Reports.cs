@@ -39,14 +39,14 @@ public sealed partial class FourLetterWords
             ("outstanding_requests", (long)core.OutstandingRequests),
             ("znode_count", (long)tree.NodeCountAsReported),
             ("global_sessions", (long)core.Sessions.Count),
-            ("non_mtls_remote_conn_count", 0L),
+            ("non_mtls_remote_conn_count", stats.NonMtlsRemoteConnections),
             ("last_client_response_size", (long)stats.LastResponseBytes),
             ("packets_sent", stats.PacketsSent),
             ("packets_received", stats.PacketsReceived),
             ("max_client_response_size", (long)stats.MaxResponseBytes),
             ("connection_drop_probability", 0.0),
             ("watch_count", (long)(tree.DataWatches.Count + tree.ChildWatches.Count)),
-            ("auth_failed_count", stats.AuthFailures),
+            ("auth_failed_count", stats.AuthFailedCount),
             ("min_latency", stats.MinLatencyOrZero),
         };
         var descriptors = FileDescriptors.Read();
@@ -56,9 +56,9 @@ public sealed partial class FourLetterWords
         values.Add(("local_sessions", (long)core.LocalSessions.Count));
         values.Add(("uptime", UptimeMs));
         values.Add(("max_latency", stats.MaxLatencyMs));
-        values.Add(("outstanding_tls_handshake", 0L));
+        values.Add(("outstanding_tls_handshake", stats.OutstandingTlsHandshakes));
         values.Add(("min_client_response_size", (long)stats.MinResponseBytes));
-        values.Add(("non_mtls_local_conn_count", 0L));
+        values.Add(("non_mtls_local_conn_count", stats.NonMtlsLocalConnections));
         values.Add(("connection_request_count", stats.ConnectionRequests));
         values.Add(("connection_rejected", stats.ConnectionsRejected));
         values.Add(("request_throttle_wait_count", stats.RequestThrottleWaits));

@@ -29,6 +29,41 @@ public sealed class ServerStats
     /// <summary>Authentication packets refused with AUTHFAILED (Apache's auth_failed_count); not cleared by srst.</summary>
     public long AuthFailures { get; set; }
 
+    /// <summary>
+    /// auth_failed_count as Apache reports it: authentication packets refused, plus TLS handshakes on a client port
+    /// that did not succeed (Apache's Netty factory counts each failed handshake future: a refused or missing
+    /// certificate, plaintext on the TLS port, a connection closed before its handshake finished).
+    /// </summary>
+    public long AuthFailedCount => AuthFailures + TlsHandshakeFailures;
+
+    // Counted on the connections' I/O threads, not on the loop, so kept with Interlocked; none is cleared by srst,
+    // as in Apache.
+    private long _tlsHandshakeFailures;
+    private long _nonMtlsRemoteConnections;
+    private long _nonMtlsLocalConnections;
+    private long _outstandingTlsHandshakes;
+
+    /// <summary>TLS handshakes on a client port that failed or were abandoned.</summary>
+    public long TlsHandshakeFailures => Interlocked.Read(ref _tlsHandshakeFailures);
+
+    /// <summary>Plaintext client connections accepted from another host (non_mtls_remote_conn_count).</summary>
+    public long NonMtlsRemoteConnections => Interlocked.Read(ref _nonMtlsRemoteConnections);
+
+    /// <summary>Plaintext client connections accepted from a loopback address (non_mtls_local_conn_count).</summary>
+    public long NonMtlsLocalConnections => Interlocked.Read(ref _nonMtlsLocalConnections);
+
+    /// <summary>Client connections whose TLS handshake is under way now (outstanding_tls_handshake).</summary>
+    public long OutstandingTlsHandshakes => Interlocked.Read(ref _outstandingTlsHandshakes);
+
+    public void CountTlsHandshakeFailure() => Interlocked.Increment(ref _tlsHandshakeFailures);
+
+    public void CountNonMtlsConnection(bool loopback) =>
+        Interlocked.Increment(ref loopback ? ref _nonMtlsLocalConnections : ref _nonMtlsRemoteConnections);
+
+    public void TlsHandshakeStarted() => Interlocked.Increment(ref _outstandingTlsHandshakes);
+
+    public void TlsHandshakeEnded() => Interlocked.Decrement(ref _outstandingTlsHandshakes);
+
     /// <summary>Connect requests handled (Apache's connection_request_count); not cleared by srst.</summary>
     public long ConnectionRequests { get; set; }
 

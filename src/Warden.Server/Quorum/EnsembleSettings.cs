@@ -58,6 +58,18 @@ public sealed record EnsembleSettings
 
     public const double DefaultSnapshotSizeFactor = 0.33;
 
+    /// <summary>sslQuorum: this member dials its peers' election and quorum ports with TLS.</summary>
+    public bool SslQuorum { get; init; }
+
+    /// <summary>portUnification: the election and quorum ports accept TLS and plaintext alike.</summary>
+    public bool PortUnification { get; init; }
+
+    /// <summary>The ssl.quorum.* settings; set whenever <see cref="SslQuorum"/> or <see cref="PortUnification"/> is.</summary>
+    public Security.TlsSettings? QuorumTls { get; init; }
+
+    /// <summary>ssl.quorum.handshakeDetectionTimeoutMillis: how long a unified port waits for the first bytes (5000 ms).</summary>
+    public int HandshakeDetectionTimeoutMs { get; init; } = 5000;
+
     /// <summary>The version of the ensemble configuration: 0 unless dynamic reconfiguration changed it.</summary>
     public long ConfigVersion { get; init; }
 

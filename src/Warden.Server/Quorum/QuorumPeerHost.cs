@@ -85,6 +85,8 @@ public sealed partial class QuorumPeerHost : IReplicator, ILeaderLink
             SyncLimitTicks = _ensemble.SyncLimitTicks,
             ConnectTimeoutMs = _ensemble.ConnectTimeoutMs,
             ListenOnAllIPs = _ensemble.ListenOnAllIPs,
+            Security = QuorumChannelSecurity.Create(_ensemble.SslQuorum, _ensemble.PortUnification, _ensemble.QuorumTls,
+                _ensemble.HandshakeDetectionTimeoutMs, log),
             ReadSnapshot = (stream, cancellation) => SnapStream.ReadRawAsync(stream, SnapshotFile.DefaultMaxFieldBytes, cancellation),
         };
         _transport = new QuorumTransport(_transportOptions, log);

@@ -31,10 +31,17 @@ public sealed class TlsServerContext
         }
     }
 
-    public TlsServerContext(TlsSettings settings, ILogger log)
+    private readonly bool _verifyPeerAddress;
+
+    /// <param name="verifyPeerAddress">
+    /// Check that the other side's certificate names the address it connects from or to, when hostnameVerification is
+    /// on: the quorum ports do (Apache's QuorumX509Util), the client port does not check a client's address.
+    /// </param>
+    public TlsServerContext(TlsSettings settings, ILogger log, bool verifyPeerAddress = false)
     {
         _settings = settings;
         _log = log;
+        _verifyPeerAddress = verifyPeerAddress && settings.HostnameVerification;
         _current = Load();
     }
 
@@ -89,7 +96,8 @@ public sealed class TlsServerContext
 
     /// <summary>Options for one server handshake, with the certificates current now.</summary>
     /// <param name="refused">Told why a client certificate was refused, for the log line of the failed handshake.</param>
-    public SslServerAuthenticationOptions OptionsForHandshake(Action<string> refused)
+    /// <param name="remote">The address the client connects from, checked against its certificate on the quorum ports.</param>
+    public SslServerAuthenticationOptions OptionsForHandshake(Action<string> refused, System.Net.IPAddress? remote = null)
     {
         var loaded = Current();
         var options = new SslServerAuthenticationOptions
@@ -100,7 +108,8 @@ public sealed class TlsServerContext
             CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
             RemoteCertificateValidationCallback = (_, certificate, _, _) =>
             {
-                string? refusal = ClientCertificateRefusal(certificate, loaded.Trust);
+                string? refusal = ClientCertificateRefusal(certificate, loaded.Trust)
+                    ?? (certificate is null ? null : AddressRefusal(certificate, remote, "client"));
                 if (refusal is not null) refused(refusal);
                 return refusal is null;
             },
@@ -108,6 +117,56 @@ public sealed class TlsServerContext
         // Windows takes its cipher suites from the system policy only; the configuration reader warns about it there.
         if (_settings.CipherSuites is { } suites && !OperatingSystem.IsWindows()) options.CipherSuitesPolicy = new CipherSuitesPolicy(suites);
         return options;
+    }
+
+    /// <summary>
+    /// Options for dialling a server as a TLS client (the quorum ports): this server's own certificate is offered as
+    /// the client certificate, and the other side's must chain to the trust store and, with hostnameVerification,
+    /// name <paramref name="remote"/>.
+    /// </summary>
+    public SslClientAuthenticationOptions OptionsForDial(string targetHost, System.Net.IPAddress remote, Action<string> refused)
+    {
+        var loaded = Current();
+        var options = new SslClientAuthenticationOptions
+        {
+            TargetHost = targetHost,
+            ClientCertificateContext = loaded.Server,
+            EnabledSslProtocols = _settings.EnabledProtocols,
+            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+            RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+            {
+                string? refusal = certificate is null
+                    ? "the server presented no certificate"
+                    : CertificateRefusal(certificate, loaded.Trust, "server") ?? AddressRefusal(certificate, remote, "server");
+                if (refusal is not null) refused(refusal);
+                return refusal is null;
+            },
+        };
+        if (_settings.CipherSuites is { } suites && !OperatingSystem.IsWindows()) options.CipherSuitesPolicy = new CipherSuitesPolicy(suites);
+        return options;
+    }
+
+    /// <summary>
+    /// With hostnameVerification, a quorum peer's certificate must name the address of the connection: its IP address
+    /// in a subjectAltName, or else the name the address resolves back to, as Apache's ZKTrustManager checks.
+    /// </summary>
+    private string? AddressRefusal(X509Certificate certificate, System.Net.IPAddress? remote, string side)
+    {
+        if (!_verifyPeerAddress || remote is null) return null;
+        var leaf = certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+        var address = remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote;
+        if (leaf.MatchesHostname(address.ToString(), allowWildcards: true, allowCommonName: true)) return null;
+        string? name = null;
+        try
+        {
+            name = System.Net.Dns.GetHostEntry(address).HostName;
+            if (name.Length > 0 && leaf.MatchesHostname(name, allowWildcards: true, allowCommonName: true)) return null;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+        }
+        return $"the {side} certificate '{leaf.Subject}' does not name {address}{(name is null || name.Length == 0 ? "" : $" or {name}")} " +
+            $"(add it as a subjectAltName, or set {_settings.SettingPrefix}hostnameVerification=false)";
     }
 
     /// <summary>
@@ -119,11 +178,20 @@ public sealed class TlsServerContext
         if (certificate is null)
         {
             return _settings.ClientAuth == TlsClientAuth.Need
-                ? "the client presented no certificate and ssl.clientAuth=need requires one (set ssl.clientAuth=want or none to let such clients in)"
+                ? $"the client presented no certificate and {_settings.SettingPrefix}clientAuth=need requires one (set {_settings.SettingPrefix}clientAuth=want or none to let such clients in)"
                 : null;
         }
+        return CertificateRefusal(certificate, trust, "client");
+    }
+
+    private string? CertificateRefusal(X509Certificate certificate, X509Certificate2Collection? trust, string side)
+    {
         using var chain = new X509Chain();
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        // ssl.crl / ssl.ocsp: ask the CRL distribution point or OCSP responder the certificate names, as Java's PKIX
+        // checker does when Apache turns them on; a status that cannot be had refuses the certificate, as there.
+        chain.ChainPolicy.RevocationMode = _settings.CheckRevocation ? X509RevocationMode.Online : X509RevocationMode.NoCheck;
+        chain.ChainPolicy.RevocationFlag = X509RevocationFlag.ExcludeRoot;
+        chain.ChainPolicy.UrlRetrievalTimeout = TimeSpan.FromSeconds(5);
         if (trust is not null)
         {
             chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
@@ -132,8 +200,8 @@ public sealed class TlsServerContext
         var leaf = certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
         if (chain.Build(leaf)) return null;
         string problems = string.Join("; ", chain.ChainStatus.Select(s => s.StatusInformation.Trim()).Where(s => s.Length > 0).Distinct());
-        return $"the client certificate '{leaf.Subject}' (issued by '{leaf.Issuer}') is not trusted" +
-            (trust is null ? " by the system's CAs (no ssl.trustStore.location is set)" : $" by ssl.trustStore.location={_settings.TrustStorePath}") +
+        return $"the {side} certificate '{leaf.Subject}' (issued by '{leaf.Issuer}') is not trusted" +
+            (trust is null ? $" by the system's CAs (no {_settings.SettingPrefix}trustStore.location is set)" : $" by {_settings.SettingPrefix}trustStore.location={_settings.TrustStorePath}") +
             (problems.Length > 0 ? $": {problems}" : "");
     }
 }

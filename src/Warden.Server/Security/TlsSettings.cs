@@ -44,36 +44,65 @@ public sealed record TlsSettings
     public IReadOnlyList<TlsCipherSuite>? CipherSuites { get; init; }
 
     /// <summary>
+    /// hostnameVerification (true unless set false): on the quorum ports each side checks that the other's certificate
+    /// names the address it is connected to, as Apache's ZKTrustManager does for QuorumX509Util; the client port
+    /// checks nothing of a client's address.
+    /// </summary>
+    public bool HostnameVerification { get; init; } = true;
+
+    /// <summary>
+    /// ssl.crl or ssl.ocsp (false unless set true): check that the peer's certificate is not revoked, asking the
+    /// CRL distribution point or OCSP responder it names. The platform uses whichever the certificate names, so the
+    /// two keys are one switch here.
+    /// </summary>
+    public bool CheckRevocation { get; init; }
+
+    /// <summary>How the keys are written in zoo.cfg (ssl. or ssl.quorum.), for messages.</summary>
+    public string SettingPrefix { get; init; } = "ssl.";
+
+    /// <summary>The prefix of the quorum ports' keys, as Apache's QuorumX509Util reads them.</summary>
+    public const string QuorumPrefix = "zookeeper.ssl.quorum.";
+
+    /// <summary>
     /// Reads the settings. Problems that would leave the port unusable (no key store, a store that cannot be read,
     /// an unknown protocol or cipher) go to <paramref name="errors"/>, each naming the setting and the fix.
     /// </summary>
-    public static TlsSettings? Read(IReadOnlyDictionary<string, string> properties, List<string> errors, bool loadStores)
+    /// <param name="prefix">The system-property prefix: <see cref="Prefix"/> for the client port, <see cref="QuorumPrefix"/> for the quorum ports.</param>
+    /// <param name="purpose">What needs the settings, for the message when the key store is missing.</param>
+    public static TlsSettings? Read(IReadOnlyDictionary<string, string> properties, List<string> errors, bool loadStores,
+        string prefix = Prefix, string purpose = "secureClientPort")
     {
-        string? Get(string name) => properties.TryGetValue(Prefix + name, out var v) && v.Trim().Length > 0 ? v.Trim() : null;
+        string shown = prefix["zookeeper.".Length..];
+        string? Get(string name) => properties.TryGetValue(prefix + name, out var v) && v.Trim().Length > 0 ? v.Trim() : null;
         string? keyStore = Get("keyStore.location");
         if (keyStore is null)
         {
-            errors.Add("secureClientPort needs a key store with the server's key and certificate: set ssl.keyStore.location (a PEM or PKCS12 file) and ssl.keyStore.password");
+            errors.Add($"{purpose} needs a key store with the server's key and certificate: set {shown}keyStore.location (a PEM or PKCS12 file) and {shown}keyStore.password");
             return null;
         }
         var settings = new TlsSettings
         {
+            SettingPrefix = shown,
+            CheckRevocation = string.Equals(Get("crl"), "true", StringComparison.OrdinalIgnoreCase)
+                || string.Equals(Get("ocsp"), "true", StringComparison.OrdinalIgnoreCase),
+            HostnameVerification = !string.Equals(Get("hostnameVerification"), "false", StringComparison.OrdinalIgnoreCase),
             KeyStorePath = keyStore,
-            KeyStorePassword = Password(Get("keyStore.password"), Get("keyStore.passwordPath"), "ssl.keyStore.passwordPath", errors),
+            KeyStorePassword = Password(Get("keyStore.password"), Get("keyStore.passwordPath"), shown + "keyStore.passwordPath", errors),
             KeyStoreType = Get("keyStore.type"),
             TrustStorePath = Get("trustStore.location"),
-            TrustStorePassword = Password(Get("trustStore.password"), Get("trustStore.passwordPath"), "ssl.trustStore.passwordPath", errors),
+            TrustStorePassword = Password(Get("trustStore.password"), Get("trustStore.passwordPath"), shown + "trustStore.passwordPath", errors),
             TrustStoreType = Get("trustStore.type"),
-            ClientAuth = ClientAuthFrom(Get("clientAuth"), errors),
+            ClientAuth = ClientAuthFrom(Get("clientAuth"), shown, errors),
         };
         string protocol = Get("protocol") ?? "TLSv1.2";
         string enabled = Get("enabledProtocols") ?? protocol;
         settings = settings with
         {
-            EnabledProtocols = ProtocolsFrom(enabled, Get("enabledProtocols") is null ? "ssl.protocol" : "ssl.enabledProtocols", errors),
+            EnabledProtocols = ProtocolsFrom(enabled, shown + (Get("enabledProtocols") is null ? "protocol" : "enabledProtocols"), errors),
             ProtocolNames = enabled,
-            CipherSuites = CipherSuitesFrom(Get("ciphersuites"), errors),
+            CipherSuites = CipherSuitesFrom(Get("ciphersuites"), shown, errors),
         };
+
         if (loadStores)
         {
             try
@@ -91,8 +120,8 @@ public sealed record TlsSettings
     /// <summary>Reads the key store (and trust store, when set) as they are on disk now.</summary>
     public (System.Security.Cryptography.X509Certificates.X509Certificate2Collection Key, System.Security.Cryptography.X509Certificates.X509Certificate2Collection? Trust) LoadCertificates()
     {
-        var key = CertificateStores.LoadKeyStore(KeyStorePath, KeyStorePassword, KeyStoreType, "ssl.keyStore.location");
-        var trust = TrustStorePath is null ? null : CertificateStores.LoadTrustStore(TrustStorePath, TrustStorePassword, TrustStoreType, "ssl.trustStore.location");
+        var key = CertificateStores.LoadKeyStore(KeyStorePath, KeyStorePassword, KeyStoreType, SettingPrefix + "keyStore.location");
+        var trust = TrustStorePath is null ? null : CertificateStores.LoadTrustStore(TrustStorePath, TrustStorePassword, TrustStoreType, SettingPrefix + "trustStore.location");
         return (key, trust);
     }
 
@@ -111,7 +140,7 @@ public sealed record TlsSettings
         }
     }
 
-    private static TlsClientAuth ClientAuthFrom(string? value, List<string> errors)
+    private static TlsClientAuth ClientAuthFrom(string? value, string shown, List<string> errors)
     {
         switch (value?.ToUpperInvariant())
         {
@@ -120,7 +149,7 @@ public sealed record TlsSettings
             case "WANT": return TlsClientAuth.Want;
             case "NEED": return TlsClientAuth.Need;
             default:
-                errors.Add($"ssl.clientAuth={value} is not none, want or need; write ssl.clientAuth=need (a client certificate is required), want (asked for) or none");
+                errors.Add($"{shown}clientAuth={value} is not none, want or need; write {shown}clientAuth=need (a client certificate is required), want (asked for) or none");
                 return TlsClientAuth.Need;
         }
     }
@@ -144,7 +173,7 @@ public sealed record TlsSettings
 #pragma warning restore SYSLIB0039
             if (protocol is null)
             {
-                errors.Add($"{setting}: \"{name}\" is not a TLS protocol name; write TLSv1.2 or TLSv1.3 (a comma-separated list for ssl.enabledProtocols)");
+                errors.Add($"{setting}: \"{name}\" is not a TLS protocol name; write TLSv1.2 or TLSv1.3 (a comma-separated list for {setting[..(setting.LastIndexOf('.') + 1)]}enabledProtocols)");
                 continue;
             }
             protocols |= protocol.Value;
@@ -152,14 +181,14 @@ public sealed record TlsSettings
         return protocols;
     }
 
-    private static List<TlsCipherSuite>? CipherSuitesFrom(string? names, List<string> errors)
+    private static List<TlsCipherSuite>? CipherSuitesFrom(string? names, string shown, List<string> errors)
     {
         if (names is null) return null;
         var suites = new List<TlsCipherSuite>();
         foreach (string name in names.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
             if (Enum.TryParse<TlsCipherSuite>(name, ignoreCase: false, out var suite) && !int.TryParse(name, out _)) suites.Add(suite);
-            else errors.Add($"ssl.ciphersuites: \"{name}\" is not a cipher suite name; use IANA names as Java does, e.g. TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
+            else errors.Add($"{shown}ciphersuites: \"{name}\" is not a cipher suite name; use IANA names as Java does, e.g. TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
         }
         return suites;
     }

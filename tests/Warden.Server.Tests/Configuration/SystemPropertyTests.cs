@@ -205,11 +205,11 @@ public sealed class SystemPropertyTests : IDisposable
     [Fact]
     public void ApacheKeysWardenDoesNotImplementAreAcceptedWithAWarning()
     {
-        ConfigLoadResult result = _sandbox.Load("dataDir=d\nsslQuorum=false\nmetricsProvider.httpPort=7000\n");
+        ConfigLoadResult result = _sandbox.Load("dataDir=d\nquorum.auth.enableSasl=false\nmetricsProvider.httpPort=7000\n");
 
         Assert.True(result.Succeeded);
         Assert.Equal(2, result.Warnings.Count);
-        Assert.Contains("sslQuorum is not supported by Warden yet and is ignored", result.Warnings[0]);
+        Assert.Contains("quorum.auth.enableSasl is not supported by Warden yet and is ignored", result.Warnings[0]);
     }
 
     [Fact]

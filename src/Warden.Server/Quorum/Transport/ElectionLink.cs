@@ -19,7 +19,7 @@ internal sealed class ElectionLink
     public const int MaxFrameBytes = 512 * 1024;
 
     private readonly ElectionLinks _owner;
-    private readonly NetworkStream _stream;
+    private readonly Stream _stream;
     private readonly ILogger _log;
     private readonly CancellationTokenSource _closing = new();
     private readonly Channel<bool> _wake = System.Threading.Channels.Channel.CreateBounded<bool>(new BoundedChannelOptions(1)
@@ -28,12 +28,13 @@ internal sealed class ElectionLink
     });
     private int _closed;
 
-    public ElectionLink(ElectionLinks owner, ServerId peer, Socket socket, ILogger log)
+    /// <param name="stream">The connection, plaintext or TLS; the link owns it (and the socket under it).</param>
+    public ElectionLink(ElectionLinks owner, ServerId peer, Stream stream, ILogger log)
     {
         _owner = owner;
         Peer = peer;
         _log = log;
-        _stream = new NetworkStream(socket, ownsSocket: true);
+        _stream = stream;
     }
 
     public ServerId Peer { get; }
@@ -81,7 +82,7 @@ internal sealed class ElectionLink
                 _owner.RecordSent(Peer, message);
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
+        catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException or NotSupportedException)
         {
             if (!IsClosed) _log.LogDebug("Election link to {Peer} could not send: {Reason}", Peer, e.Message);
         }

@@ -241,13 +241,15 @@ internal sealed class ElectionLinks : IAsyncDisposable
     private async Task HandleAcceptedAsync(Socket socket)
     {
         var remote = socket.RemoteEndPoint?.ToString() ?? "unknown";
+        // With sslQuorum or portUnification the connection may first need a TLS handshake (refusals are logged there).
+        var stream = await _options.Security.AcceptAsync(socket, "election", _options.SyncLimitMs, ownsSocket: true, _stopping.Token).ConfigureAwait(false);
+        if (stream is null) return;
         ElectionHello hello;
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
             // The handshake must arrive within tickTime*syncLimit, as Apache's SO_TIMEOUT on a fresh socket.
             timeout.CancelAfter(_options.SyncLimitMs);
-            using var stream = new NetworkStream(socket, ownsSocket: false);
             hello = await ElectionHandshake.ReadAsync(stream, timeout.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is ElectionHandshakeException or IOException or SocketException or EndOfStreamException
@@ -258,7 +260,7 @@ internal sealed class ElectionLinks : IAsyncDisposable
             {
                 _log.LogWarning("Closing election connection from {Remote}: {Reason}", remote, reason);
             }
-            socket.Dispose();
+            await stream.DisposeAsync().ConfigureAwait(false);
             return;
         }
         var sid = hello.Sid;
@@ -275,7 +277,7 @@ internal sealed class ElectionLinks : IAsyncDisposable
         if (sid == _options.Self)
         {
             _log.LogWarning("Closing an election connection from {Remote} that claims this server's own id {Sid}", remote, sid);
-            socket.Dispose();
+            stream.Dispose();
             return;
         }
         if (_options.Find(sid) is null)
@@ -285,14 +287,14 @@ internal sealed class ElectionLinks : IAsyncDisposable
         if (sid.Value < _options.Self.Value)
         {
             // Only a higher-sid dialler keeps its connection: drop this one and any old link, and dial back.
-            socket.Dispose();
+            stream.Dispose();
             ElectionLink? old;
             lock (_gate) _links.Remove(sid, out old);
             old?.Close();
             Dial(sid);
             return;
         }
-        Register(sid, socket);
+        Register(sid, stream);
     }
 
     /// <summary>
@@ -323,15 +325,15 @@ internal sealed class ElectionLinks : IAsyncDisposable
         return Key(a) == Key(b);
     }
 
-    private void Register(ServerId sid, Socket socket)
+    private void Register(ServerId sid, Stream stream)
     {
-        var link = new ElectionLink(this, sid, socket, _log);
+        var link = new ElectionLink(this, sid, stream, _log);
         ElectionLink? old;
         lock (_gate)
         {
             if (_stopping.IsCancellationRequested)
             {
-                socket.Dispose();
+                stream.Dispose();
                 return;
             }
             _links.Remove(sid, out old);
@@ -358,6 +360,7 @@ internal sealed class ElectionLinks : IAsyncDisposable
         string where = "?";
         Socket? socket = null;
         bool failed = true;
+        Stream? stream = null;
         try
         {
             var configured = _options.Find(sid);
@@ -379,7 +382,19 @@ internal sealed class ElectionLinks : IAsyncDisposable
                 try
                 {
                     await socket.ConnectAsync(new IPEndPoint(address, target.Port), timeout.Token).ConfigureAwait(false);
-                    await socket.SendAsync(_hello, SocketFlags.None, timeout.Token).ConfigureAwait(false);
+                    // With sslQuorum the TLS handshake comes first, then the election header, as Apache's initiateConnection.
+                    var (opened, problem) = await _options.Security.DialAsync(socket, target.Host, "election", $"server.{sid.Value}", ownsSocket: true, timeout.Token)
+                        .ConfigureAwait(false);
+                    if (opened is null)
+                    {
+                        _problems[sid] = problem!;
+                        socket = null;
+                        return;
+                    }
+                    stream = opened;
+                    socket = null;
+                    await stream.WriteAsync(_hello, timeout.Token).ConfigureAwait(false);
+                    await stream.FlushAsync(timeout.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (!_stopping.IsCancellationRequested)
                 {
@@ -401,8 +416,8 @@ internal sealed class ElectionLinks : IAsyncDisposable
                 }
                 return;
             }
-            Register(sid, socket);
-            socket = null;
+            Register(sid, stream);
+            stream = null;
         }
         catch (SocketException e)
         {
@@ -421,6 +436,7 @@ internal sealed class ElectionLinks : IAsyncDisposable
         finally
         {
             socket?.Dispose();
+            stream?.Dispose();
             bool linked;
             lock (_gate)
             {

@@ -126,7 +126,35 @@ internal sealed class QuorumConnection
             }
             _socket = socket;
         }
-        await RunAsync().ConfigureAwait(false);
+        Stream? stream;
+        using (var handshake = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token))
+        {
+            // With sslQuorum the learner's TLS handshake comes before FOLLOWERINFO, as Apache's Learner.connectToLeader.
+            handshake.CancelAfter(_options.InitLimitMs);
+            (stream, _) = await _options.Security.DialAsync(socket, leader.Host, "quorum", $"leader {leader.Id}", ownsSocket: false, handshake.Token)
+                .ConfigureAwait(false);
+        }
+        if (stream is null)
+        {
+            Close(notify: true);
+            socket.Dispose();
+            return;
+        }
+        await RunAsync(stream).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs a connection a learner opened: a TLS handshake first when the port takes TLS, then the packets.</summary>
+    public async Task RunAcceptedAsync()
+    {
+        var socket = _socket!;
+        var stream = await _options.Security.AcceptAsync(socket, "quorum", _options.InitLimitMs, ownsSocket: false, _closing.Token).ConfigureAwait(false);
+        if (stream is null)
+        {
+            Close(notify: false);
+            socket.Dispose();
+            return;
+        }
+        await RunAsync(stream).ConfigureAwait(false);
     }
 
     private async Task<Socket?> DialAsync(QuorumPeerAddress leader)
@@ -169,12 +197,12 @@ internal sealed class QuorumConnection
         return null;
     }
 
-    /// <summary>Runs the write and read loops until either ends; then the connection is closed.</summary>
-    public async Task RunAsync()
+    /// <summary>Runs the write and read loops on <paramref name="opened"/> until either ends; then the connection is closed.</summary>
+    private async Task RunAsync(Stream opened)
     {
         var socket = _socket!;
         socket.NoDelay = true;
-        await using var stream = new NetworkStream(socket, ownsSocket: false);
+        await using var stream = opened;
         var output = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 65536, leaveOpen: true));
         var input = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 65536, leaveOpen: true));
         var writing = WriteLoopAsync(output);
@@ -212,7 +240,7 @@ internal sealed class QuorumConnection
                 if (flush.IsCompleted) break;
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
+        catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException or NotSupportedException)
         {
             if (!IsClosed) _log.LogInformation("Writing to {Peer} on the quorum port failed: {Reason}", Describe, e.Message);
         }

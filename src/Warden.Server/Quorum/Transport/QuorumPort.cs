@@ -181,7 +181,7 @@ internal sealed class QuorumPort : IAsyncDisposable
                 }
                 _unidentified.Add(connection);
             }
-            _ = connection.RunAsync();
+            _ = connection.RunAcceptedAsync();
         }
     }
 

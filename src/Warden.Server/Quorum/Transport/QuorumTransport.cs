@@ -15,12 +15,14 @@ public sealed class QuorumTransport : IAsyncDisposable
     private readonly QuorumTransportOptions _options;
     private readonly ElectionLinks _election;
     private readonly QuorumPort _quorum;
+    private readonly ILogger _log;
 
     public QuorumTransport(QuorumTransportOptions options, ILogger log)
     {
         ArgumentNullException.ThrowIfNull(options);
         _ = options.SelfAddress;
         _options = options;
+        _log = log;
         _election = new ElectionLinks(options, log, Raise) { LinkDown = peer => ElectionLinkDown?.Invoke(peer) };
         _quorum = new QuorumPort(options, log, Raise, RaiseDisconnected);
     }
@@ -44,7 +46,11 @@ public sealed class QuorumTransport : IAsyncDisposable
     internal System.Net.IPEndPoint? QuorumEndPoint => _quorum.LocalEndPoint;
 
     /// <summary>Binds this server's election port; throws <see cref="InvalidOperationException"/> naming the port when it is taken.</summary>
-    public void Start() => _election.Start();
+    public void Start()
+    {
+        _election.Start();
+        if (_options.Security.AcceptsTls) _log.LogInformation("Election and quorum ports: {Mode}", _options.Security.Describe());
+    }
 
     /// <summary>Sends an envelope on the channel it names. Never blocks: dials and writes happen in the background.</summary>
     public void Send(Envelope envelope)

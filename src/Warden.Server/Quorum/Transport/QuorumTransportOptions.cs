@@ -25,6 +25,9 @@ public sealed record QuorumTransportOptions
     /// <summary>Bind the election and quorum ports on every interface rather than on the configured host (quorumListenOnAllIPs).</summary>
     public bool ListenOnAllIPs { get; init; }
 
+    /// <summary>Plaintext, TLS (sslQuorum) or both (portUnification) on the election and quorum ports.</summary>
+    public QuorumChannelSecurity Security { get; init; } = QuorumChannelSecurity.Plaintext;
+
     /// <summary>The largest quorum packet accepted: jute.maxbuffer plus zookeeper.jute.maxbuffer.extrasize, as Apache.</summary>
     public int MaxPacketBytes { get; init; } = 0xfffff + 1024 * 1024;
 
