@@ -1,0 +1,108 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+
+namespace Warden.Server;
+
+/// <summary>
+/// The GC's figures that <see cref="HeapTrimPolicy"/> decides on, all in bytes: what the GC has committed from the
+/// operating system, the heap it found at its last collection (live objects and the free gaps between them), and
+/// the total allocated since the process started.
+/// </summary>
+public readonly record struct HeapFigures(long CommittedBytes, long HeapBytes, long FragmentedBytes, long AllocatedBytes)
+{
+    /// <summary>What the last collection found alive.</summary>
+    public long LiveBytes => HeapBytes - FragmentedBytes;
+
+    /// <summary>Committed memory that holds no live object: free gaps, generation budgets, regions kept for reuse.</summary>
+    public long SlackBytes => CommittedBytes - LiveBytes;
+
+    /// <summary>The figures of this process now.</summary>
+    public static HeapFigures Current()
+    {
+        var info = GC.GetGCMemoryInfo(GCKind.Any);
+        return new HeapFigures(info.TotalCommittedBytes, info.HeapSizeBytes, info.FragmentedBytes, GC.GetTotalAllocatedBytes(precise: false));
+    }
+}
+
+/// <summary>
+/// When to give memory back after a burst of work. .NET's GC keeps what a burst made it commit (the young
+/// generation's budget, regions freed by collections, gaps between survivors) until later allocations make it
+/// collect again, and an idle server allocates almost nothing. Measured on a server that took 200,000 znodes of
+/// 100 bytes: 58 MB alive, 77 MB committed by the GC, and no collection afterwards to give back the 19 MB.
+/// The policy asks for one compacting collection once the server has been quiet for a look (little allocated
+/// since the previous one), when the slack is worth it (at least <see cref="MinimumSlackBytes"/> and a sixteenth
+/// of the heap), and only if the committed memory has grown by that much since the last trim, so that a quiet
+/// server whose slack cannot be given back is not collected over and over. Pure: the caller brings the figures.
+/// </summary>
+public sealed class HeapTrimPolicy
+{
+    /// <summary>Below this much allocated between two looks the server counts as quiet.</summary>
+    public const long QuietBytesPerLook = 4L << 20;
+
+    /// <summary>Slack smaller than this is not worth a full collection.</summary>
+    public const long MinimumSlackBytes = 8L << 20;
+
+    private long? _allocatedAtLastLook;
+    private long _committedAfterLastTrim;
+
+    /// <summary>Takes one look at the figures; true when a compacting collection is due now.</summary>
+    public bool ShouldTrim(HeapFigures now)
+    {
+        bool quiet = _allocatedAtLastLook is long last && now.AllocatedBytes - last <= QuietBytesPerLook;
+        _allocatedAtLastLook = now.AllocatedBytes;
+        if (!quiet) return false;
+        long worthIt = Math.Max(MinimumSlackBytes, now.HeapBytes / 16);
+        return now.SlackBytes >= worthIt && now.CommittedBytes - _committedAfterLastTrim >= worthIt;
+    }
+
+    /// <summary>Records the figures right after a trim (or after any collection that gave memory back).</summary>
+    public void Trimmed(HeapFigures after)
+    {
+        _committedAfterLastTrim = after.CommittedBytes;
+        _allocatedAtLastLook = after.AllocatedBytes;
+    }
+}
+
+/// <summary>
+/// Carries out <see cref="HeapTrimPolicy"/>: looks at the GC once a second and, when due, runs one blocking
+/// compacting collection in the GC's aggressive mode, which also compacts the large object heap and decommits the
+/// free regions and budgets. Such a collection stops every thread for as long as it takes (tens of milliseconds
+/// per hundred megabytes of heap here), which is why it runs only when the server is quiet. <see cref="TrimNow"/>
+/// is also called once after a data directory is loaded, before any client is served, to give back what the
+/// loader's short-lived objects made the GC commit.
+/// </summary>
+public static class HeapTrimmer
+{
+    public static readonly TimeSpan LookInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>One compacting collection now; logs what it gave back and returns the figures after it.</summary>
+    public static HeapFigures TrimNow(ILogger log, string why)
+    {
+        var before = HeapFigures.Current();
+        long started = Stopwatch.GetTimestamp();
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        var pause = Stopwatch.GetElapsedTime(started);
+        var after = HeapFigures.Current();
+        log.LogInformation("Heap trimmed {Why}: GC committed {BeforeMiB:0.0} MiB -> {AfterMiB:0.0} MiB, live {LiveMiB:0.0} MiB, pause {PauseMs:0} ms",
+            why, before.CommittedBytes / 1048576.0, after.CommittedBytes / 1048576.0, after.LiveBytes / 1048576.0, pause.TotalMilliseconds);
+        return after;
+    }
+
+    /// <summary>Looks every <see cref="LookInterval"/> until cancelled, trimming when the policy says so.</summary>
+    public static async Task RunAsync(ILogger log, TimeProvider time, CancellationToken cancellation)
+    {
+        var policy = new HeapTrimPolicy();
+        policy.Trimmed(HeapFigures.Current());
+        using var timer = new PeriodicTimer(LookInterval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellation).ConfigureAwait(false))
+            {
+                if (policy.ShouldTrim(HeapFigures.Current())) policy.Trimmed(TrimNow(log, "after a burst of work"));
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+}
