@@ -72,7 +72,7 @@ public sealed partial class DataTree
             foreach (int child in _store.ChildrenOf(parent))
             {
                 ref var slot = ref _store[child];
-                int length = parentLength + 1 + slot.Name!.Length;
+                int length = parentLength + 1 + _store.NameLength(child);
                 total += length + (slot.Data?.Length ?? 0);
                 if (slot.ChildCount > 0) stack.Push((child, length));
             }
