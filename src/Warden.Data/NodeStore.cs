@@ -140,9 +140,9 @@ internal sealed class NodeStore
         return true;
     }
 
-    private void SetName(int index, ref NodeSlot slot, string name)
+    private void SetName(int index, ref NodeSlot slot, ReadOnlySpan<char> name)
     {
-        if (name.Length <= InlineNameBytes.Length && !name.AsSpan().ContainsAnyExceptInRange('\0', '\u00FF'))
+        if (name.Length <= InlineNameBytes.Length && !name.ContainsAnyExceptInRange('\0', '\u00FF'))
         {
             Span<byte> bytes = slot.InlineName;
             for (int i = 0; i < name.Length; i++) bytes[i] = (byte)name[i];
@@ -150,7 +150,7 @@ internal sealed class NodeStore
             slot.NameStorage = NameStorage.Inline;
             return;
         }
-        _longNames[index] = name;
+        _longNames[index] = name.ToString();
         slot.NameStorage = NameStorage.Long;
     }
 
@@ -182,8 +182,11 @@ internal sealed class NodeStore
         return None;
     }
 
-    /// <summary>Adds a child under a parent that has none of that name; the caller fills in the rest of the slot.</summary>
-    public int AddChild(int parent, string name)
+    /// <summary>
+    /// Adds a child under a parent that has none of that name; the caller fills in the rest of the slot. The name is
+    /// copied into the slot, so a caller may pass a slice of a longer path.
+    /// </summary>
+    public int AddChild(int parent, ReadOnlySpan<char> name)
     {
         int nameHash = JavaHashOrder.StringHash(name);
         int index = Allocate();

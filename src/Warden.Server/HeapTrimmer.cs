@@ -50,10 +50,13 @@ public sealed class HeapTrimPolicy
     {
         bool quiet = _allocatedAtLastLook is long last && now.AllocatedBytes - last <= QuietBytesPerLook;
         _allocatedAtLastLook = now.AllocatedBytes;
-        if (!quiet) return false;
-        long worthIt = Math.Max(MinimumSlackBytes, now.HeapBytes / 16);
-        return now.SlackBytes >= worthIt && now.CommittedBytes - _committedAfterLastTrim >= worthIt;
+        return quiet && SlackWorthGivingBack(now) && now.CommittedBytes - _committedAfterLastTrim >= WorthIt(now);
     }
+
+    /// <summary>Whether the slack is worth a full collection at all: at least 8 MiB and a sixteenth of the heap.</summary>
+    public static bool SlackWorthGivingBack(HeapFigures now) => now.SlackBytes >= WorthIt(now);
+
+    private static long WorthIt(HeapFigures now) => Math.Max(MinimumSlackBytes, now.HeapBytes / 16);
 
     /// <summary>Records the figures right after a trim (or after any collection that gave memory back).</summary>
     public void Trimmed(HeapFigures after)
@@ -67,13 +70,29 @@ public sealed class HeapTrimPolicy
 /// Carries out <see cref="HeapTrimPolicy"/>: looks at the GC once a second and, when due, runs one blocking
 /// compacting collection in the GC's aggressive mode, which also compacts the large object heap and decommits the
 /// free regions and budgets. Such a collection stops every thread for as long as it takes (tens of milliseconds
-/// per hundred megabytes of heap here), which is why it runs only when the server is quiet. <see cref="TrimNow"/>
+/// per hundred megabytes of heap here), which is why it runs only when the server is quiet. <see cref="TrimIfWorthIt"/>
 /// is also called once after a data directory is loaded, before any client is served, to give back what the
 /// loader's short-lived objects made the GC commit.
 /// </summary>
 public static class HeapTrimmer
 {
     public static readonly TimeSpan LookInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// One compacting collection now if <see cref="HeapTrimPolicy.SlackWorthGivingBack"/> says the slack is worth
+    /// it (a full collection of a million znodes stops the process for a quarter of a second here); logs either way.
+    /// </summary>
+    public static void TrimIfWorthIt(ILogger log, string why)
+    {
+        var now = HeapFigures.Current();
+        if (HeapTrimPolicy.SlackWorthGivingBack(now))
+        {
+            TrimNow(log, why);
+            return;
+        }
+        log.LogInformation("Heap not trimmed {Why}: GC committed {CommittedMiB:0.0} MiB, live {LiveMiB:0.0} MiB, too little to give back",
+            why, now.CommittedBytes / 1048576.0, now.LiveBytes / 1048576.0);
+    }
 
     /// <summary>One compacting collection now; logs what it gave back and returns the figures after it.</summary>
     public static HeapFigures TrimNow(ILogger log, string why)

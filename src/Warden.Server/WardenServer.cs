@@ -54,7 +54,7 @@ public sealed class WardenServer : IAsyncDisposable
             Core.RestoreSessions(storage.Loaded.SessionTimeoutsMs);
             _quorum.Attach(Core);
             _replicator = _quorum;
-            if (trimHeap) HeapTrimmer.TrimNow(log, "after loading the data directory");
+            if (trimHeap) HeapTrimmer.TrimIfWorthIt(log, "after loading the data directory");
             return;
         }
         if (replicator is null && tree is null && settings.Persistent)
@@ -73,7 +73,7 @@ public sealed class WardenServer : IAsyncDisposable
         if (_persistence is not null) Core.RestoreSessions(_persistence.Loaded.SessionTimeoutsMs);
         // The loader's short-lived objects (each node's path, the records read) have made the GC commit more than
         // the tree needs; nobody is served yet, so a compacting collection now costs start time only.
-        if (trimHeap && _persistence is not null) HeapTrimmer.TrimNow(log, "after loading the data directory");
+        if (trimHeap && _persistence is not null) HeapTrimmer.TrimIfWorthIt(log, "after loading the data directory");
     }
 
     /// <summary>Completes when the server can no longer make writes durable; the host should stop.</summary>

@@ -72,4 +72,15 @@ public sealed class HeapTrimPolicyTests
         // Another burst commits 10 MiB more than after the trim: worth a look again.
         Assert.True(policy.ShouldTrim(new HeapFigures(90 * MiB, 62 * MiB, 2 * MiB, 1 * MiB)));
     }
+
+    [Fact]
+    public void AfterLoadingOnlySlackWorthACollectionIsGivenBack()
+    {
+        // A loader that left 26 MiB committed beyond 280 MiB alive: more than a sixteenth (17.5 MiB).
+        Assert.True(HeapTrimPolicy.SlackWorthGivingBack(new HeapFigures(306 * MiB, 281 * MiB, 1 * MiB, 0)));
+        // 3 MiB beside 249 MiB alive: a quarter-second collection for nothing.
+        Assert.False(HeapTrimPolicy.SlackWorthGivingBack(new HeapFigures(252 * MiB, 249 * MiB, 0, 0)));
+        // An empty server.
+        Assert.False(HeapTrimPolicy.SlackWorthGivingBack(new HeapFigures(2 * MiB, 1 * MiB, 0, 0)));
+    }
 }
