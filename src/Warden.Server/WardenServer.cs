@@ -33,9 +33,10 @@ public sealed class WardenServer : IAsyncDisposable
     private Task? _heapTrim;
 
     /// <param name="trimHeap">
-    /// Gives memory back to the operating system once after the data directory is loaded and then after each burst
-    /// of work (<see cref="HeapTrimmer"/>). The GC is the whole process's, so only a process that is the server
-    /// (the warden executable) turns it on; a host that runs servers among other work leaves it off.
+    /// Loads the data directory with the collector held off (<see cref="HeapTrimmer.LoadHoldingCollections"/>), gives
+    /// memory back to the operating system once after the load and then after each burst of work
+    /// (<see cref="HeapTrimmer"/>). The GC is the whole process's, so only a process that is the server (the warden
+    /// executable) turns it on; a host that runs servers among other work leaves it off.
     /// </param>
     public WardenServer(ServerSettings settings, ILogger log, TimeProvider? time = null, IReplicator? replicator = null, DataTree? tree = null,
         bool trimHeap = false)
@@ -47,7 +48,9 @@ public sealed class WardenServer : IAsyncDisposable
         if (replicator is null && tree is null && settings.Ensemble is not null)
         {
             // An ensemble member: the quorum peer is the replicator, and nobody is served until a leader is found.
-            var storage = Warden.Server.Quorum.EnsembleStorage.Open(settings, log);
+            var storage = trimHeap
+                ? HeapTrimmer.LoadHoldingCollections(settings.DataDir, log, () => Warden.Server.Quorum.EnsembleStorage.Open(settings, log))
+                : Warden.Server.Quorum.EnsembleStorage.Open(settings, log);
             _quorum = new Warden.Server.Quorum.QuorumPeerHost(settings, storage, log, _time);
             _quorum.Failed.ContinueWith(t => _failed.TrySetResult(t.Result), TaskScheduler.Default);
             Core = new ServerCore(settings, _quorum, _time, log, storage.Loaded.Tree, ServingMode.NotServing);
@@ -59,7 +62,9 @@ public sealed class WardenServer : IAsyncDisposable
         }
         if (replicator is null && tree is null && settings.Persistent)
         {
-            _persistence = Persistence.Open(settings, log);
+            _persistence = trimHeap
+                ? HeapTrimmer.LoadHoldingCollections(settings.DataDir, log, () => Persistence.Open(settings, log))
+                : Persistence.Open(settings, log);
             tree = _persistence.Loaded.Tree;
             var logReplicator = _persistence.Replicator;
             logReplicator.SnapshotDue += () => _ = _persistence.TakeSnapshotAsync(Core!);

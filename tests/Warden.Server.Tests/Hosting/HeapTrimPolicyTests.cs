@@ -83,4 +83,15 @@ public sealed class HeapTrimPolicyTests
         // An empty server.
         Assert.False(HeapTrimPolicy.SlackWorthGivingBack(new HeapFigures(2 * MiB, 1 * MiB, 0, 0)));
     }
+
+    [Fact]
+    public void ALoadHoldsCollectionsOffForTwiceTheSnapshotUpToAQuarterGibibyte()
+    {
+        Assert.Equal(0, HeapTrimmer.HeldAllocationBytesFor(0));
+        Assert.Equal(0, HeapTrimmer.HeldAllocationBytesFor(15 * MiB));
+        Assert.Equal(32 * MiB, HeapTrimmer.HeldAllocationBytesFor(16 * MiB));
+        Assert.Equal(200 * MiB, HeapTrimmer.HeldAllocationBytesFor(100 * MiB));
+        Assert.Equal(256 * MiB, HeapTrimmer.HeldAllocationBytesFor(182 * MiB));
+        Assert.Equal(256 * MiB, HeapTrimmer.HeldAllocationBytesFor(50L << 30));
+    }
 }
