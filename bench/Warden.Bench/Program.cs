@@ -170,6 +170,14 @@ static class Restart
             double disk = Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length) / 1048576.0;
             figures[kind] = (seconds, resident, disk);
             Console.WriteLine($"{kind,-10}{seconds,18:0.00}{resident,15:0}{disk,14:0}");
+            // Warden's own account of the load: how long reading the data took, and whether its heap was trimmed after.
+            foreach (var line in server.LastOutput().Split('\n'))
+            {
+                if (kind == Kind.Warden && (line.Contains("Loaded ", StringComparison.Ordinal) || line.Contains("Heap ", StringComparison.Ordinal)))
+                {
+                    Console.WriteLine($"  {line[(line.IndexOf("] ", StringComparison.Ordinal) + 2)..]}");
+                }
+            }
         }
         var (w, a) = (figures[Kind.Warden], figures[Kind.Apache]);
         Console.WriteLine($"Warden / Apache: restart {w.Seconds / a.Seconds:0.00} (target <= 0.25), " +

@@ -118,7 +118,7 @@ public static class ServerCommand
         WardenServer opened;
         try
         {
-            opened = new WardenServer(settings, log);
+            opened = new WardenServer(settings, log, trimHeap: true);
         }
         catch (Exception e) when (e is Warden.Storage.TxnLogCorruptException or InvalidDataException or IOException or UnauthorizedAccessException)
         {

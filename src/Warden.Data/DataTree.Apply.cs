@@ -167,7 +167,7 @@ public sealed partial class DataTree
             var (index, path) = stack.Pop();
             foreach (int child in _store.ChildrenOf(index))
             {
-                var entry = (child, PathValidation.Join(path, _store[child].Name!));
+                var entry = (child, PathValidation.Join(path, _store.NameOf(child)));
                 order.Add(entry);
                 stack.Push(entry);
             }

@@ -72,7 +72,7 @@ public sealed partial class DataTree
             foreach (int child in _store.ChildrenOf(parent))
             {
                 ref var slot = ref _store[child];
-                int length = parentLength + 1 + slot.Name!.Length;
+                int length = parentLength + 1 + _store.NameLength(child);
                 total += length + (slot.Data?.Length ?? 0);
                 if (slot.ChildCount > 0) stack.Push((child, length));
             }
@@ -159,7 +159,8 @@ public sealed partial class DataTree
                 lastParent = parent;
                 lastParentPath = parentPath.ToString();
             }
-            string name = path[(parentPath.Length == 1 ? 1 : parentPath.Length + 1)..];
+            // The name stays a slice of the path: the store copies it, so no string is made for it.
+            var name = path.AsSpan(parentPath.Length == 1 ? 1 : parentPath.Length + 1);
             if (name.Length == 0) throw new InvalidDataException($"stored node {path} has an empty name");
             int existing = tree._store.FindChild(parent, name, JavaHashOrder.StringHash(name));
             if (existing != NodeStore.None)
@@ -173,7 +174,7 @@ public sealed partial class DataTree
                 tree.AddNode(parent, name, node);
             }
             tree.TrackOwner(path, node.EphemeralOwner);
-            if (name == QuotaPaths.LimitNode && path.StartsWith(QuotaPath + "/", StringComparison.Ordinal))
+            if (name.SequenceEqual(QuotaPaths.LimitNode) && path.StartsWith(QuotaPath + "/", StringComparison.Ordinal))
             {
                 tree._quotaPaths.Add(PathValidation.Parent(path)[QuotaPath.Length..]);
             }
@@ -206,7 +207,7 @@ public sealed partial class DataTree
     }
 
     /// <summary>Adds a node under a parent that has no child of that name.</summary>
-    private int AddNode(int parent, string name, in StoredNode node)
+    private int AddNode(int parent, ReadOnlySpan<char> name, in StoredNode node)
     {
         int index = _store.AddChild(parent, name);
         FillSlot(index, node);

@@ -4,9 +4,10 @@ namespace Warden.Data;
 
 /// <summary>
 /// One znode's fields in the store. Apache's DataNode is an object with a stat object, a HashSet of child names
-/// and its full path as a map key beside it; here a node is one slot of about 120 bytes in a chunk of slots, named
-/// by its index: its own name (not its path), links to its parent and siblings instead of a set per parent, the
-/// ACL as an index into <see cref="AclCache"/>, and its data as an exactly-sized array.
+/// and its full path as a map key beside it; here a node is one slot of 128 bytes in a chunk of slots, named by
+/// its index: its own name (not its path) inside the slot when it is short, links to its parent and siblings
+/// instead of a set per parent, the ACL as an index into <see cref="AclCache"/>, and its data as an exactly-sized
+/// array.
 /// </summary>
 internal struct NodeSlot
 {
@@ -27,19 +28,40 @@ internal struct NodeSlot
     public int NextSibling;
     public int PrevSibling;
     public int ChildCount;
-    /// <summary>The table size Java's HashMap would have for this node's children (0 before the first child).</summary>
-    public int ChildCapacity;
     /// <summary>The insertion sequence the next child gets.</summary>
     public uint NextChildSequence;
     /// <summary>This node's insertion sequence among its parent's children.</summary>
     public uint Sequence;
     /// <summary>The next slot in this slot's bucket of the name index.</summary>
     public int HashNext;
-    /// <summary>Java's String.hashCode of <see cref="Name"/>: the index hashes it, and children are ordered by it.</summary>
+    /// <summary>Java's String.hashCode of the name: the index hashes it, and children are ordered by it.</summary>
     public int NameHash;
-    /// <summary>The last path segment; null on a free slot. The root's is "".</summary>
-    public string? Name;
+    /// <summary>log2 of the table size Java's HashMap would have for this node's children; 0 before the first child.</summary>
+    public byte ChildCapacityShift;
+    /// <summary>Where the name is: nowhere (a free slot), in <see cref="InlineName"/>, or in the store's long names.</summary>
+    public NameStorage NameStorage;
+    /// <summary>The name's length in <see cref="InlineName"/>, one byte per character.</summary>
+    public byte InlineNameLength;
+    /// <summary>A name of at most <see cref="InlineNameBytes.Length"/> characters, each below U+0100, as one byte each.</summary>
+    public InlineNameBytes InlineName;
     public byte[]? Data;
+
+    /// <summary>The table size Java's HashMap would have for this node's children (0 before the first child; else 8 or more).</summary>
+    public int ChildCapacity
+    {
+        readonly get => ChildCapacityShift == 0 ? 0 : 1 << ChildCapacityShift;
+        set => ChildCapacityShift = (byte)System.Numerics.BitOperations.Log2((uint)value);
+    }
+}
+
+internal enum NameStorage : byte { Free, Inline, Long }
+
+/// <summary>Sixteen bytes inside a slot: most znode names (n123, lock-0000000001, a host name) fit, without an object of their own.</summary>
+[System.Runtime.CompilerServices.InlineArray(Length)]
+internal struct InlineNameBytes
+{
+    public const int Length = 16;
+    private byte _first;
 }
 
 /// <summary>
@@ -66,6 +88,8 @@ internal sealed class NodeStore
     private int _freeHead = None;
     private int[] _buckets;
     private readonly Dictionary<int, string[]> _orderedChildren = [];
+    // Names that do not fit in a slot (longer than 16 characters, or with a character from U+0100 up), by slot.
+    private readonly Dictionary<int, string> _longNames = [];
 
     public NodeStore()
     {
@@ -77,7 +101,7 @@ internal sealed class NodeStore
         slot.FirstChild = None;
         slot.NextSibling = None;
         slot.PrevSibling = None;
-        slot.Name = "";
+        slot.NameStorage = NameStorage.Inline;
         Count = 1;
     }
 
@@ -86,7 +110,49 @@ internal sealed class NodeStore
 
     public ref NodeSlot this[int index] => ref _chunks[index >> ChunkShift][index & ChunkMask];
 
-    public bool IsLive(int index) => index >= 0 && index < _highWater && this[index].Name is not null;
+    public bool IsLive(int index) => index >= 0 && index < _highWater && this[index].NameStorage != NameStorage.Free;
+
+    /// <summary>A live node's name, as a new string when it is kept inside the slot; the root's is "".</summary>
+    public string NameOf(int index)
+    {
+        ref var slot = ref this[index];
+        if (slot.NameStorage == NameStorage.Long) return _longNames[index];
+        ReadOnlySpan<byte> bytes = slot.InlineName;
+        return System.Text.Encoding.Latin1.GetString(bytes[..slot.InlineNameLength]);
+    }
+
+    /// <summary>The length of a live node's name, in UTF-16 code units as a Java string counts them.</summary>
+    public int NameLength(int index)
+    {
+        ref var slot = ref this[index];
+        return slot.NameStorage == NameStorage.Long ? _longNames[index].Length : slot.InlineNameLength;
+    }
+
+    private bool NameEquals(int index, ref NodeSlot slot, ReadOnlySpan<char> name)
+    {
+        if (slot.NameStorage == NameStorage.Long) return name.SequenceEqual(_longNames[index]);
+        if (name.Length != slot.InlineNameLength) return false;
+        ReadOnlySpan<byte> bytes = slot.InlineName;
+        for (int i = 0; i < name.Length; i++)
+        {
+            if (name[i] != bytes[i]) return false;
+        }
+        return true;
+    }
+
+    private void SetName(int index, ref NodeSlot slot, ReadOnlySpan<char> name)
+    {
+        if (name.Length <= InlineNameBytes.Length && !name.ContainsAnyExceptInRange('\0', '\u00FF'))
+        {
+            Span<byte> bytes = slot.InlineName;
+            for (int i = 0; i < name.Length; i++) bytes[i] = (byte)name[i];
+            slot.InlineNameLength = (byte)name.Length;
+            slot.NameStorage = NameStorage.Inline;
+            return;
+        }
+        _longNames[index] = name.ToString();
+        slot.NameStorage = NameStorage.Long;
+    }
 
     /// <summary>The slot of a path, or <see cref="None"/>. Only "/"-separated absolute paths are found.</summary>
     public int Find(ReadOnlySpan<char> path)
@@ -110,14 +176,17 @@ internal sealed class NodeStore
         for (int index = _buckets[BucketOf(parent, nameHash)]; index != None;)
         {
             ref var slot = ref this[index];
-            if (slot.NameHash == nameHash && slot.Parent == parent && name.SequenceEqual(slot.Name)) return index;
+            if (slot.NameHash == nameHash && slot.Parent == parent && NameEquals(index, ref slot, name)) return index;
             index = slot.HashNext;
         }
         return None;
     }
 
-    /// <summary>Adds a child under a parent that has none of that name; the caller fills in the rest of the slot.</summary>
-    public int AddChild(int parent, string name)
+    /// <summary>
+    /// Adds a child under a parent that has none of that name; the caller fills in the rest of the slot. The name is
+    /// copied into the slot, so a caller may pass a slice of a longer path.
+    /// </summary>
+    public int AddChild(int parent, ReadOnlySpan<char> name)
     {
         int nameHash = JavaHashOrder.StringHash(name);
         int index = Allocate();
@@ -132,7 +201,7 @@ internal sealed class NodeStore
         }
         ref var slot = ref this[index];
         slot = default;
-        slot.Name = name;
+        SetName(index, ref slot, name);
         slot.NameHash = nameHash;
         slot.Parent = parent;
         slot.Sequence = parentSlot.NextChildSequence++;
@@ -168,6 +237,7 @@ internal sealed class NodeStore
         while (link != index) link = ref this[link].HashNext;
         link = slot.HashNext;
 
+        if (slot.NameStorage == NameStorage.Long) _longNames.Remove(index);
         slot = default;
         slot.Parent = _freeHead;
         _freeHead = index;
@@ -193,7 +263,7 @@ internal sealed class NodeStore
         {
             ref var slot = ref this[child];
             keys[at] = JavaHashOrder.SortKey(JavaHashOrder.Spread(slot.NameHash) & mask, slot.Sequence);
-            names[at] = slot.Name!;
+            names[at] = NameOf(child);
             at++;
         }
         Array.Sort(keys, names);
@@ -267,7 +337,7 @@ internal sealed class NodeStore
         for (int index = 0; index < _highWater; index++)
         {
             ref var slot = ref this[index];
-            if (slot.Name is null || index == Root) continue;
+            if (slot.NameStorage == NameStorage.Free || index == Root) continue;
             int bucket = BucketOf(slot.Parent, slot.NameHash);
             slot.HashNext = _buckets[bucket];
             _buckets[bucket] = index;

@@ -29,27 +29,42 @@ public sealed class WardenServer : IAsyncDisposable
     private Task? _purge;
     private Admin.AdminServer? _admin;
     private Admin.PrometheusEndpoint? _prometheus;
+    private readonly bool _trimHeap;
+    private Task? _heapTrim;
 
-    public WardenServer(ServerSettings settings, ILogger log, TimeProvider? time = null, IReplicator? replicator = null, DataTree? tree = null)
+    /// <param name="trimHeap">
+    /// Loads the data directory with the collector held off (<see cref="HeapTrimmer.LoadHoldingCollections"/>), gives
+    /// memory back to the operating system once after the load and then after each burst of work
+    /// (<see cref="HeapTrimmer"/>). The GC is the whole process's, so only a process that is the server (the warden
+    /// executable) turns it on; a host that runs servers among other work leaves it off.
+    /// </param>
+    public WardenServer(ServerSettings settings, ILogger log, TimeProvider? time = null, IReplicator? replicator = null, DataTree? tree = null,
+        bool trimHeap = false)
     {
         _settings = settings;
         _log = log;
         _time = time ?? TimeProvider.System;
+        _trimHeap = trimHeap;
         if (replicator is null && tree is null && settings.Ensemble is not null)
         {
             // An ensemble member: the quorum peer is the replicator, and nobody is served until a leader is found.
-            var storage = Warden.Server.Quorum.EnsembleStorage.Open(settings, log);
+            var storage = trimHeap
+                ? HeapTrimmer.LoadHoldingCollections(settings.DataDir, log, () => Warden.Server.Quorum.EnsembleStorage.Open(settings, log))
+                : Warden.Server.Quorum.EnsembleStorage.Open(settings, log);
             _quorum = new Warden.Server.Quorum.QuorumPeerHost(settings, storage, log, _time);
             _quorum.Failed.ContinueWith(t => _failed.TrySetResult(t.Result), TaskScheduler.Default);
             Core = new ServerCore(settings, _quorum, _time, log, storage.Loaded.Tree, ServingMode.NotServing);
             Core.RestoreSessions(storage.Loaded.SessionTimeoutsMs);
             _quorum.Attach(Core);
             _replicator = _quorum;
+            if (trimHeap) HeapTrimmer.TrimIfWorthIt(log, "after loading the data directory");
             return;
         }
         if (replicator is null && tree is null && settings.Persistent)
         {
-            _persistence = Persistence.Open(settings, log);
+            _persistence = trimHeap
+                ? HeapTrimmer.LoadHoldingCollections(settings.DataDir, log, () => Persistence.Open(settings, log))
+                : Persistence.Open(settings, log);
             tree = _persistence.Loaded.Tree;
             var logReplicator = _persistence.Replicator;
             logReplicator.SnapshotDue += () => _ = _persistence.TakeSnapshotAsync(Core!);
@@ -61,6 +76,9 @@ public sealed class WardenServer : IAsyncDisposable
         _replicator = replicator ?? new InMemoryReplicator();
         Core = new ServerCore(settings, _replicator, _time, log, tree);
         if (_persistence is not null) Core.RestoreSessions(_persistence.Loaded.SessionTimeoutsMs);
+        // The loader's short-lived objects (each node's path, the records read) have made the GC commit more than
+        // the tree needs; nobody is served yet, so a compacting collection now costs start time only.
+        if (trimHeap && _persistence is not null) HeapTrimmer.TrimIfWorthIt(log, "after loading the data directory");
     }
 
     /// <summary>Completes when the server can no longer make writes durable; the host should stop.</summary>
@@ -90,6 +108,7 @@ public sealed class WardenServer : IAsyncDisposable
         _clock = RunClockAsync(_stopping.Token);
         _containers = RunContainerManagerAsync(_stopping.Token);
         if (_persistence is not null && _settings.PurgeIntervalHours > 0) _purge = RunPurgeAsync(_persistence, _stopping.Token);
+        if (_trimHeap) _heapTrim = HeapTrimmer.RunAsync(_log, _time, _stopping.Token);
         // The HTTP endpoints first, so that a server that answers its client port answers them too.
         await StartHttpEndpointsAsync(_listener.FourLetterWords).ConfigureAwait(false);
         _listener.Start();
@@ -199,6 +218,7 @@ public sealed class WardenServer : IAsyncDisposable
         if (_clock is not null) await _clock.ConfigureAwait(false);
         if (_containers is not null) await _containers.ConfigureAwait(false);
         if (_purge is not null) await _purge.ConfigureAwait(false);
+        if (_heapTrim is not null) await _heapTrim.ConfigureAwait(false);
         await _replicator.DisposeAsync().ConfigureAwait(false);
     }
 }

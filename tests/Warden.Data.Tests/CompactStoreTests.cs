@@ -210,6 +210,49 @@ public class CompactStoreTests
     }
 
     [Fact]
+    public void NamesKeptInsideTheSlotAndNamesKeptApartAreFoundListedSizedAndFreedAlike()
+    {
+        // Up to 16 characters below U+0100 live inside the slot; longer names and any other character live apart.
+        string[] names =
+        [
+            "a", "sixteen-chars-ok", "seventeen-chars-x", "Ärger-ÿ", "名前", "emoji-\U0001F600", "lock-0000000001",
+            "a-name-much-longer-than-sixteen-characters", "sixteen-chars-oK", "\u0100",
+        ];
+        Create("/n");
+        for (int i = 0; i < names.Length; i++) Create("/n/" + names[i], data: [(byte)i]);
+        for (int i = 0; i < names.Length; i++) Assert.Equal([(byte)i], _tree.GetNode("/n/" + names[i])!.Data!);
+        // Names differing only past the first bytes, or in the byte a wider character would truncate to, are apart.
+        foreach (var absent in new[] { "sixteen-chars-o", "sixteen-chars-ok!", "Ärger-\u01FF", "\u0000", "seventeen-chars-y", "名" })
+        {
+            Assert.Null(_tree.GetNode("/n/" + absent));
+        }
+        Assert.Equal(names.Order(StringComparer.Ordinal), _tree.GetNode("/n")!.Children.Order(StringComparer.Ordinal));
+        Assert.Equal(JavaHashOrder.Order(names, 16), _tree.GetNode("/n")!.Children);
+        // Apache's data size counts each path's UTF-16 length and each node's data.
+        long expected = _tree.Paths.Sum(path => (long)(path == "/" ? 1 : path.Length) + (_tree.GetNode(path)!.Data?.Length ?? 0));
+        Assert.Equal(expected, _tree.ApproximateDataSize());
+
+        // Freed slots are reused: a short name where a long one was, and a long one where a short one was.
+        Apply(new DeleteTxn("/n/a-name-much-longer-than-sixteen-characters"));
+        Apply(new DeleteTxn("/n/a"));
+        Create("/n/b", data: [20]);
+        Create("/n/another-name-longer-than-sixteen", data: [21]);
+        Assert.Null(_tree.GetNode("/n/a-name-much-longer-than-sixteen-characters"));
+        Assert.Null(_tree.GetNode("/n/a"));
+        Assert.Equal([20], _tree.GetNode("/n/b")!.Data!);
+        Assert.Equal([21], _tree.GetNode("/n/another-name-longer-than-sixteen")!.Data!);
+        Assert.Equal(names.Length, _tree.GetNode("/n")!.ChildCount);
+        Assert.Contains("another-name-longer-than-sixteen", _tree.GetNode("/n")!.Children);
+        Assert.DoesNotContain("a", _tree.GetNode("/n")!.Children);
+
+        // A tree rebuilt from this one's walk (as a snapshot is) has the same nodes under the same names.
+        Create("/n/b/c-with-a-long-enough-name", data: [22]);
+        var copy = DataTree.Restore(_tree.PreOrder(), _zxid);
+        Assert.Equal(Describe(_tree), Describe(copy));
+        Assert.Equal([22], copy.GetNode("/n/b/c-with-a-long-enough-name")!.Data!);
+    }
+
+    [Fact]
     public void AListOfChildrenHandedOutStaysAsItWasWhenTheChildrenChange()
     {
         Create("/l");
