@@ -88,6 +88,9 @@ public sealed class WardenServer : IAsyncDisposable
 
     /// <summary>The quorum peer of an ensemble member; null for a standalone server.</summary>
     public Quorum.QuorumPeerHost? Quorum => _quorum;
+    /// <summary>Client connections open now (mntr's num_alive_connections).</summary>
+    public int ClientConnectionCount => _listener?.ConnectionCount ?? 0;
+
     public System.Net.IPEndPoint LocalEndPoint => _listener?.LocalEndPoint ?? throw new InvalidOperationException("the server is not started");
 
     /// <summary>The AdminServer, when it is on and started.</summary>

@@ -24,6 +24,7 @@ public sealed class ClientListener : IAsyncDisposable
     private readonly FourLetterWords _fourLetterWords;
     private readonly OutstandingRequests _outstanding;
     private readonly RateLimitedLog _refusals;
+    private readonly RateLimitedLog _addressRefusals;
     private readonly Socket? _secureSocket;
     private readonly Security.TlsServerContext? _tls;
     private Task? _acceptLoop;
@@ -64,6 +65,8 @@ public sealed class ClientListener : IAsyncDisposable
         _fourLetterWords = new FourLetterWords(core, () => _connections.Values.ToList());
         _outstanding = new OutstandingRequests(core.Settings.GlobalOutstandingLimitRequests);
         _refusals = new RateLimitedLog(log, TimeProvider.System, TimeSpan.FromSeconds(1));
+        // Apart, so that the two kinds of refusal do not interrupt each other's folding.
+        _addressRefusals = new RateLimitedLog(log, TimeProvider.System, TimeSpan.FromSeconds(1));
     }
 
     /// <summary>
@@ -159,7 +162,7 @@ public sealed class ClientListener : IAsyncDisposable
             if (limit > 0 && count > limit)
             {
                 _perAddress.AddOrUpdate(address, 0, (_, n) => n - 1);
-                _refusals.Warn($"Too many connections from {address} - max is {limit}");
+                _addressRefusals.Warn($"Too many connections from {address} - max is {limit}", kind: "per-address limit");
                 client.Dispose();
                 continue;
             }

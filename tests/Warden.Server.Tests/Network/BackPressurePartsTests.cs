@@ -61,6 +61,22 @@ public sealed class BackPressurePartsTests
         Assert.Equal("Too many connections from 10.0.0.2 - max is 60", log.Lines[^1]);
     }
 
+    [Fact]
+    public void WarningsOfOneKindFoldTogetherWhateverTheirText()
+    {
+        var time = new ManualTime();
+        var log = new ListLogger();
+        var refusals = new RateLimitedLog(log, time, TimeSpan.FromSeconds(1));
+        for (int i = 0; i < 100; i++) refusals.Warn($"Too many connections from 127.0.0.{2 + i} - max is 5", kind: "per-address");
+        Assert.Equal(["Too many connections from 127.0.0.2 - max is 5"], log.Lines);
+        time.Advance(TimeSpan.FromSeconds(2));
+        refusals.Warn("Too many connections from 127.0.0.2 - max is 5", kind: "per-address");
+        Assert.Equal(
+            ["Too many connections from 127.0.0.2 - max is 5", "[99 times, 99 distinct] Too many connections from 127.0.0.2 - max is 5",
+             "Too many connections from 127.0.0.2 - max is 5"],
+            log.Lines);
+    }
+
     private sealed class ManualTime : TimeProvider
     {
         private long _ticks;

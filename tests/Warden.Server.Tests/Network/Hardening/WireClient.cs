@@ -21,18 +21,19 @@ internal sealed class WireClient : IDisposable
     public Socket Socket { get; }
     public long SessionId { get; private set; }
 
-    public static async Task<WireClient> OpenAsync(IPEndPoint endPoint, int receiveBufferBytes = 0)
+    public static async Task<WireClient> OpenAsync(IPEndPoint endPoint, int receiveBufferBytes = 0, IPAddress? source = null)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         if (receiveBufferBytes > 0) socket.ReceiveBufferSize = receiveBufferBytes;
+        if (source is not null) socket.Bind(new IPEndPoint(source, 0));
         using var timeout = new CancellationTokenSource(ReadTimeout);
         await socket.ConnectAsync(endPoint, timeout.Token);
         return new WireClient(socket);
     }
 
-    public static async Task<WireClient> OpenSessionAsync(IPEndPoint endPoint, int timeoutMs, int receiveBufferBytes = 0)
+    public static async Task<WireClient> OpenSessionAsync(IPEndPoint endPoint, int timeoutMs, int receiveBufferBytes = 0, IPAddress? source = null)
     {
-        var client = await OpenAsync(endPoint, receiveBufferBytes);
+        var client = await OpenAsync(endPoint, receiveBufferBytes, source);
         await client.SendAsync(ConnectFrame(timeoutMs));
         var reply = await client.ReadFrameAsync() ?? throw new InvalidOperationException("the server closed the connection at the handshake");
         var reader = new JuteReader(reply);
