@@ -88,6 +88,7 @@ public sealed class WardenServer : IAsyncDisposable
 
     /// <summary>The quorum peer of an ensemble member; null for a standalone server.</summary>
     public Quorum.QuorumPeerHost? Quorum => _quorum;
+
     /// <summary>Client connections open now (mntr's num_alive_connections).</summary>
     public int ClientConnectionCount => _listener?.ConnectionCount ?? 0;
 
