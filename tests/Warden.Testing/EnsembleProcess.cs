@@ -193,14 +193,16 @@ public sealed class EnsembleProcess : IAsyncDisposable
     /// <summary>
     /// Polls `srvr` on every running, unpaused member (every 50 ms, bounded by <paramref name="timeout"/>)
     /// until exactly one says leader and every other says follower (observer, for an observer), and returns the leader. Members that
-    /// are down or paused are not asked: the question is whether those that run agree.
+    /// are down or paused are not asked: the question is whether those that run agree. With <paramref name="among"/>, only
+    /// those members are asked (one that runs but is kept out, a member refused by its peers, is left alone).
     /// </summary>
-    public async Task<EnsembleMember> WaitForQuorumAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    public async Task<EnsembleMember> WaitForQuorumAsync(TimeSpan timeout, CancellationToken cancellationToken = default,
+        IReadOnlyList<EnsembleMember>? among = null)
     {
         var stopwatch = Stopwatch.StartNew();
         while (true)
         {
-            var live = Members.Where(m => m.IsRunning && !m.IsPaused).ToList();
+            var live = (among ?? Members).Where(m => m.IsRunning && !m.IsPaused).ToList();
             var modes = await ModesAsync(live, cancellationToken);
             var leaders = live.Where(m => modes[m.Id] == MemberMode.Leader).ToList();
             if (leaders.Count == 1 && live.All(m => m == leaders[0] || modes[m.Id] == (m.IsObserver ? MemberMode.Observer : MemberMode.Follower)))

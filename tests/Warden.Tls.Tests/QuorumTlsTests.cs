@@ -124,7 +124,7 @@ public sealed class QuorumTlsTests(ITestOutputHelper output)
         });
         foreach (var member in ensemble.Members) member.Start();
         var healthy = new[] { ensemble[1], ensemble[2] };
-        await WaitForModesAsync(ensemble, healthy);
+        await WaitForQuorumAsync(ensemble, healthy);
         await CreateAsync(healthy, "/without-rogue");
 
         const string refusal = "certificate 'CN=rogue' (issued by 'CN=Untrusted CA') is not trusted by ssl.quorum.trustStore.location=";
@@ -155,7 +155,7 @@ public sealed class QuorumTlsTests(ITestOutputHelper output)
             ["ssl.quorum.keyStore.password"] = "",
         });
         foreach (var member in ensemble.Members) member.Start();
-        await WaitForModesAsync(ensemble, [ensemble[1], ensemble[2]]);
+        await WaitForQuorumAsync(ensemble, [ensemble[1], ensemble[2]]);
         await ensemble[1].WaitForOutputAsync("certificate 'CN=elsewhere.example' does not name 127.0.0.1", ClientTimeout);
         Assert.Equal(MemberMode.NotServing, (await ensemble.ModesAsync([ensemble[3]]))[3]);
 
@@ -227,34 +227,17 @@ public sealed class QuorumTlsTests(ITestOutputHelper output)
         File.WriteAllLines(member.ConfigPath, lines);
     }
 
-    private async Task<EnsembleMember> WaitForQuorumAsync(EnsembleProcess ensemble)
+    /// <summary>One leader and followers among <paramref name="among"/> (all running members by default), bounded.</summary>
+    private async Task<EnsembleMember> WaitForQuorumAsync(EnsembleProcess ensemble, IReadOnlyList<EnsembleMember>? among = null)
     {
         try
         {
-            return await ensemble.WaitForQuorumAsync(FormTimeout);
+            return await ensemble.WaitForQuorumAsync(FormTimeout, among: among);
         }
         catch (TimeoutException)
         {
             output.WriteLine(ensemble.DescribeOutputs());
             throw;
-        }
-    }
-
-    /// <summary>Waits (bounded, polling srvr every 100 ms) until the given members are one leader and followers.</summary>
-    private async Task WaitForModesAsync(EnsembleProcess ensemble, IReadOnlyList<EnsembleMember> members)
-    {
-        var deadline = DateTime.UtcNow + FormTimeout;
-        while (true)
-        {
-            var modes = await ensemble.ModesAsync(members);
-            if (modes.Values.Count(m => m == MemberMode.Leader) == 1 && modes.Values.Count(m => m == MemberMode.Follower) == members.Count - 1) return;
-            if (DateTime.UtcNow > deadline)
-            {
-                output.WriteLine(ensemble.DescribeOutputs());
-                throw new TimeoutException($"no quorum of {string.Join(", ", members.Select(m => $"server.{m.Id}"))} within {FormTimeout}: " +
-                                           string.Join(", ", modes.Select(m => $"server.{m.Key} {m.Value}")));
-            }
-            await Task.Delay(100);
         }
     }
 
